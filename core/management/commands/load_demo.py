@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from orders.demo import orders_demo_load
+
+
+class Command(BaseCommand):
+    help = "Load a realistic demo data set. Idempotent: running it again changes nothing."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            created = orders_demo_load()
+        summary = ", ".join(f"{n} {what}" for what, n in created.items())
+        self.stdout.write(f"demo data loaded: {summary or 'nothing new'}")

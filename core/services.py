@@ -1,0 +1,86 @@
+"""Shared services: audit events, document numbers, money rounding and splitting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from djmoney.money import Money
+from moneyed import get_currency
+
+from .models import AuditEvent, DocumentSequence
+
+
+def audit_record(
+    *,
+    document: models.Model,
+    actor,
+    action: str,
+    from_state: str = "",
+    to_state: str = "",
+    comment: str = "",
+    data: dict | None = None,
+    actor_label: str | None = None,
+) -> AuditEvent:
+    """O8: append one audit event for ``document``. ``actor`` None means a system job."""
+    user = actor if getattr(actor, "pk", None) else None
+    label = actor_label or (user.get_username() if user else "system")
+    return AuditEvent.objects.create(
+        content_type=ContentType.objects.get_for_model(document, for_concrete_model=False),
+        object_id=str(document.pk),
+        object_repr=str(document)[:200],
+        action=action,
+        from_state=from_state or "",
+        to_state=to_state or "",
+        actor=user,
+        actor_label=label[:150],
+        comment=comment or "",
+        data=data or {},
+    )
+
+
+def sequence_next(*, name: str) -> int:
+    """Next value of a document series, allocated under a row lock (no duplicates)."""
+    with transaction.atomic():
+        DocumentSequence.objects.get_or_create(name=name)
+        seq = DocumentSequence.objects.select_for_update().get(name=name)
+        seq.last_value += 1
+        seq.save(update_fields=["last_value"])
+        return seq.last_value
+
+
+def currency_exponent(currency: str) -> int:
+    """Minor unit digits of an ISO 4217 currency (USD 2, JPY 0)."""
+    sub_unit = get_currency(str(currency)).sub_unit or 1
+    return len(str(sub_unit)) - 1
+
+
+def money_round(*, amount: Decimal, currency: str) -> Decimal:
+    """Round half up to the currency's minor unit."""
+    quantum = Decimal(1).scaleb(-currency_exponent(currency))
+    return Decimal(amount).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def money_split(*, total: Money, weights: Sequence[Decimal]) -> list[Money]:
+    """Split ``total`` by ``weights`` with cumulative rounding: the parts add up exactly.
+
+    Part i = round(total × cum_weight(i) / sum) − round(total × cum_weight(i−1) / sum).
+    """
+    currency = str(total.currency)
+    weights = [Decimal(w) for w in weights]
+    whole = sum(weights, Decimal(0))
+    if not weights:
+        return []
+    if whole == 0:
+        raise ValueError("weights add up to zero: nothing to split by")
+    parts: list[Money] = []
+    running = Decimal(0)
+    previous = money_round(amount=Decimal(0), currency=currency)
+    for weight in weights:
+        running += weight
+        upto = money_round(amount=total.amount * running / whole, currency=currency)
+        parts.append(Money(upto - previous, currency))
+        previous = upto
+    return parts

@@ -1,0 +1,1 @@
+from . import orders, reference  # noqa: F401  (registers the admin classes)

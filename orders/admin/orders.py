@@ -1,0 +1,392 @@
+"""Order admin: thin. Every write goes through orders.services; refusals become messages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django_fsm.admin import FSMAdminMixin
+from rangefilter.filters import DateRangeFilter
+
+from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.models import AuditEvent
+
+from ..models import Order, OrderItem, OrderStatus
+from ..services import (
+    order_delete,
+    order_item_delete,
+    order_item_problems,
+    order_item_save,
+    order_items_fulfil,
+    order_save,
+    order_transition,
+)
+
+
+def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
+    return error.refusals if isinstance(error, BusinessRulesRefused) else [error]
+
+
+class OrderItemForm(forms.ModelForm):
+    class Meta:
+        model = OrderItem
+        fields = (
+            "product",
+            "quantity",
+            "unit_price",
+            "tax_rate",
+            "service_start_date",
+            "service_end_date",
+            "billing_frequency",
+            "billing_type",
+            "revenue_method",
+            "price_book_entry",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.cleaned_data.get("DELETE") or self.errors:
+            return cleaned
+        item = self.instance
+        for name, value in cleaned.items():
+            if name in {f.name for f in OrderItem._meta.fields}:
+                setattr(item, name, value)
+        for problem in order_item_problems(order=item.order, item=item):
+            field = problem.field if problem.field in self.fields else None
+            self.add_error(field, str(problem))
+        return cleaned
+
+
+class OrderItemInline(admin.TabularInline):
+    """O4: editable only while the order is Draft; read-only afterwards."""
+
+    model = OrderItem
+    form = OrderItemForm
+    extra = 0
+    autocomplete_fields = ("product",)
+    raw_id_fields = ("price_book_entry",)
+    fields = (
+        "line_number",
+        "product",
+        "quantity",
+        "unit_price",
+        "tax_rate",
+        "service_start_date",
+        "service_end_date",
+        "billing_frequency",
+        "billing_type",
+        "revenue_method",
+        "price_book_entry",
+        "list_price",
+        "total",
+        "tax_amount",
+        "available_quantity",
+        "fulfilled_quantity",
+    )
+    readonly_fields = (
+        "line_number",
+        "list_price",
+        "total",
+        "tax_amount",
+        "available_quantity",
+        "fulfilled_quantity",
+    )
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None or obj.is_draft else 0
+
+    def _draft_only(self, request, obj):
+        return obj is None or obj.is_draft
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "price_book_entry", "order")
+
+
+class FulfilItemsForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment", required=False, widget=forms.TextInput(attrs={"size": 60})
+    )
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for item in items:
+            self.fields[f"quantity_{item.pk}"] = forms.DecimalField(
+                label=f"Line {item.line_number}",
+                required=False,
+                min_value=Decimal(0),
+                max_digits=16,
+                decimal_places=2,
+                widget=forms.NumberInput(attrs={"size": 8}),
+            )
+
+
+@admin.register(Order)
+class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
+    fsm_fields = ["status"]
+    fsm_transition_success_msg = "{transition_name}: done."
+    list_display = (
+        "number",
+        "account_link",
+        "kind_label",
+        "status_badge",
+        "effective_date",
+        "net",
+        "tax",
+        "gross",
+    )
+    list_display_links = ("number",)
+    list_filter = (
+        "status",
+        "kind",
+        ("account", admin.RelatedOnlyFieldListFilter),
+        ("effective_date", DateRangeFilter),
+    )
+    search_fields = ("number", "reference", "account__name", "account__number")
+    list_select_related = ("account",)
+    date_hierarchy = None
+    list_per_page = 50
+    autocomplete_fields = ("account",)
+    inlines = [OrderItemInline]
+    actions = ["activate_selected", "fulfil_selected"]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "kind",
+                    "status",
+                    "account",
+                    "price_book",
+                    "currency",
+                    "effective_date",
+                    "end_date",
+                    "reference",
+                    "description",
+                )
+            },
+        ),
+        ("Totals", {"fields": ("net_total", "tax_total", "gross_total")}),
+        (
+            "Activation",
+            {
+                "fields": ("original_order", "activated_at", "activated_by", "created_by"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+
+    class Media:
+        css = {"all": ("contra/admin.css",)}
+
+    # --- list -----------------------------------------------------------------------
+    @admin.display(description="account", ordering="account__name")
+    def account_link(self, obj):
+        url = reverse("admin:orders_account_change", args=[obj.account_id])
+        return format_html('<a href="{}">{}</a>', url, obj.account.name)
+
+    @admin.display(description="kind", ordering="kind")
+    def kind_label(self, obj):
+        return format_html('<span class="contra-kind">{}</span>', obj.get_kind_display())
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="contra-badge {}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    @admin.display(description="net", ordering="net_total")
+    def net(self, obj):
+        return obj.net_total
+
+    @admin.display(description="tax", ordering="tax_total")
+    def tax(self, obj):
+        return obj.tax_total
+
+    @admin.display(description="gross", ordering="gross_total")
+    def gross(self, obj):
+        return obj.gross_total
+
+    # --- change form ----------------------------------------------------------------
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [
+            "number",
+            "kind",
+            "status",
+            "net_total",
+            "tax_total",
+            "gross_total",
+            "original_order",
+            "activated_at",
+            "activated_by",
+            "created_by",
+        ]
+        if obj is not None and not obj.is_draft:
+            # O3: account, price book and currency are fixed once activated; O4 the rest.
+            readonly += ["account", "price_book", "currency", "effective_date", "end_date"]
+        return readonly
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/fulfil-items/",
+                self.admin_site.admin_view(self.fulfil_items_view),
+                name="orders_order_fulfil_items",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        if object_id:
+            extra_context["audit_events"] = AuditEvent.objects.filter(
+                content_type=ContentType.objects.get_for_model(Order), object_id=str(object_id)
+            ).order_by("at", "id")
+            extra_context["can_fulfil"] = request.user.has_perm("orders.fulfil_order")
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BusinessRuleRefused as refusal:  # a rule broken between form check and save
+            for problem in refusals_of(refusal):
+                self.message_user(request, str(problem), level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        order_save(order=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not OrderItem:
+            return super().save_formset(request, form, formset, change)
+        for item_form in formset.forms:
+            if not hasattr(item_form, "cleaned_data") or not item_form.has_changed():
+                continue
+            item = item_form.instance
+            if formset.can_delete and formset._should_delete_form(item_form):
+                if item.pk:
+                    order_item_delete(item=item, user=request.user)
+                continue
+            item.order = form.instance
+            order_item_save(item=item, user=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.is_draft:
+            return False  # O3
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        order_delete(order=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for order in queryset:
+            try:
+                order_delete(order=order, user=request.user)
+            except BusinessRuleRefused as refusal:
+                self.message_user(request, str(refusal), level=messages.ERROR)
+
+    # --- transitions through services -----------------------------------------------
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        comment = (kwargs or {}).get("comment", "")
+        try:
+            order_transition(order=obj, name=transition_name, user=request.user, comment=comment)
+        except BusinessRuleRefused as refusal:
+            for problem in refusals_of(refusal):
+                self.message_user(request, str(problem), level=messages.ERROR)
+            return False
+        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
+        return True
+
+    def _bulk_transition(self, request, queryset, name):
+        done = 0
+        for order in queryset.order_by("pk"):
+            try:
+                order_transition(order=order, name=name, user=request.user)
+                done += 1
+            except BusinessRuleRefused as refusal:
+                self.message_user(request, f"{order}: {refusal}", level=messages.ERROR)
+        if done:
+            self.message_user(request, f"{name}: {done} order(s) done.", level=messages.SUCCESS)
+
+    @admin.action(description="Activate selected orders", permissions=["activate"])
+    def activate_selected(self, request, queryset):
+        self._bulk_transition(request, queryset, "activate")
+
+    @admin.action(description="Fulfil selected orders", permissions=["fulfil"])
+    def fulfil_selected(self, request, queryset):
+        self._bulk_transition(request, queryset, "fulfil")
+
+    def has_activate_permission(self, request):
+        return request.user.has_perm("orders.activate_order")
+
+    def has_fulfil_permission(self, request):
+        return request.user.has_perm("orders.fulfil_order")
+
+    # --- partial fulfilment (O6) ----------------------------------------------------
+    def fulfil_items_view(self, request, object_id):
+        order = get_object_or_404(Order, pk=object_id)
+        if not request.user.has_perm("orders.fulfil_order"):
+            raise PermissionDenied
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        if order.status != OrderStatus.ACTIVATED:
+            self.message_user(
+                request,
+                f"O6: only Activated orders can be fulfilled ({order} "
+                f"is {order.get_status_display()}).",
+                level=messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
+        items = list(order.items.select_related("product"))
+        form = FulfilItemsForm(request.POST or None, items=items)
+        if request.method == "POST" and form.is_valid():
+            quantities = {i.pk: form.cleaned_data.get(f"quantity_{i.pk}") or 0 for i in items}
+            try:
+                order = order_items_fulfil(
+                    order=order,
+                    quantities=quantities,
+                    user=request.user,
+                    comment=form.cleaned_data["comment"],
+                )
+            except BusinessRuleRefused as refusal:
+                for problem in refusals_of(refusal):
+                    field = problem.field if problem.field in form.fields else None
+                    form.add_error(field, str(problem))
+            else:
+                self.message_user(
+                    request,
+                    f"{order}: fulfilment recorded ({order.get_status_display()}).",
+                    level=messages.SUCCESS,
+                )
+                return HttpResponseRedirect(change_url)
+        rows = [
+            {
+                "item": i,
+                "field": form[f"quantity_{i.pk}"],
+                "open": i.quantity - i.reduced_quantity - i.fulfilled_quantity,
+            }
+            for i in items
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": order,
+            "form": form,
+            "rows": rows,
+            "title": f"Record fulfilment of {order}",
+        }
+        return TemplateResponse(request, "admin/orders/order/fulfil_items.html", context)

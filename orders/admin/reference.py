@@ -1,0 +1,79 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from ..models import Account, PriceBook, PriceBookEntry, Product
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "number",
+        "currency",
+        "billing_contact_email",
+        "order_count",
+        "is_active",
+    )
+    list_filter = ("is_active", "currency")
+    search_fields = ("name", "number", "billing_contact_name", "billing_contact_email")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_order_count=Count("orders"))
+
+    @admin.display(description="orders", ordering="_order_count")
+    def order_count(self, obj):
+        return obj._order_count
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "sku",
+        "charge_type",
+        "default_billing_frequency",
+        "default_billing_type",
+        "default_revenue_method",
+        "is_fee",
+        "is_active",
+    )
+    list_filter = (
+        "charge_type",
+        "default_billing_frequency",
+        "default_revenue_method",
+        "is_fee",
+        "is_active",
+    )
+    search_fields = ("name", "sku")
+
+
+class PriceBookEntryInline(admin.TabularInline):
+    model = PriceBookEntry
+    extra = 1
+    autocomplete_fields = ("product",)
+    fields = ("product", "list_price", "is_active")
+
+
+@admin.register(PriceBook)
+class PriceBookAdmin(admin.ModelAdmin):
+    list_display = ("name", "entry_count", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    inlines = [PriceBookEntryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_entry_count=Count("entries"))
+
+    @admin.display(description="entries", ordering="_entry_count")
+    def entry_count(self, obj):
+        return obj._entry_count
+
+
+@admin.register(PriceBookEntry)
+class PriceBookEntryAdmin(admin.ModelAdmin):
+    list_display = ("product", "price_book", "list_price", "is_active")
+    list_filter = ("price_book", "list_price_currency", "is_active")
+    list_select_related = ("product", "price_book")
+    search_fields = ("product__name", "product__sku", "price_book__name")
+    autocomplete_fields = ("product",)

@@ -1,0 +1,349 @@
+"""Order header and lifecycle: O1-O8. Every state change: one transaction, row lock,
+the FSM transition, full_clean/save, an audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import transaction
+from django_fsm import can_proceed, has_transition_perm
+from djmoney.money import Money
+
+from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.services import audit_record, sequence_next
+
+from ..models import Order, OrderItem, OrderKind, OrderStatus
+from .items import order_item_problems
+
+ZERO = Decimal("0")
+FIXED_ONCE_ACTIVATED = ("account_id", "price_book_id", "currency")  # O3
+EDITABLE_AFTER_DRAFT = {"reference", "description"}
+HEADER_FIELDS = (
+    "kind",
+    "account_id",
+    "price_book_id",
+    "currency",
+    "effective_date",
+    "end_date",
+    "reference",
+    "description",
+    "original_order_id",
+)
+NUMBER_PREFIX = {OrderKind.STANDARD: "ORD", OrderKind.REDUCTION: "RO", OrderKind.CHANGE: "CO"}
+
+# O5: each blocker returns why an order cannot go back to Draft, or None. Billing and
+# revenue append theirs (invoices, collected revenue lines) when they are built.
+DEACTIVATION_BLOCKERS: list[Callable[[Order], str | None]] = []
+
+
+def _derived_orders_block(order: Order) -> str | None:
+    derived = list(
+        Order.objects.filter(original_order=order).order_by("id").values_list("number", "kind")
+    )
+    if not derived:
+        return None
+    names = ", ".join(number for number, _kind in derived[:5])
+    more = f" and {len(derived) - 5} more" if len(derived) > 5 else ""
+    kinds = sorted({OrderKind(kind).label.lower() for _n, kind in derived})
+    return f"it has {' and '.join(kinds)} order(s) {names}{more}"
+
+
+DEACTIVATION_BLOCKERS.append(_derived_orders_block)
+
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def order_totals_refresh(*, order: Order) -> Order:
+    """Net, tax and gross of an order from its products (Money sums refuse mixed currencies)."""
+    currency = str(order.currency)
+    net = Money(0, currency)
+    tax = Money(0, currency)
+    for total, tax_amount, total_cur, tax_cur in order.items.values_list(
+        "total", "tax_amount", "total_currency", "tax_amount_currency"
+    ):
+        net += Money(total, total_cur)
+        tax += Money(tax_amount, tax_cur)
+    order.net_total, order.tax_total, order.gross_total = net, tax, net + tax
+    Order.objects.filter(pk=order.pk).update(
+        net_total=net.amount,
+        net_total_currency=currency,
+        tax_total=tax.amount,
+        tax_total_currency=currency,
+        gross_total=(net + tax).amount,
+        gross_total_currency=currency,
+    )
+    return order
+
+
+def order_save(*, order: Order, user, comment: str = "") -> Order:
+    """Create (O1: always Draft, numbered) or update an order header (O3)."""
+    with transaction.atomic():
+        if order.pk is None:
+            if order.status != OrderStatus.DRAFT:
+                raise BusinessRuleRefused(
+                    rule="O1", field="status", message="an order is always created in Draft"
+                )
+            if order.account_id and not order.currency:
+                order.currency = order.account.currency
+            prefix = NUMBER_PREFIX[OrderKind(order.kind)]
+            order.number = f"{prefix}-{sequence_next(name=prefix):06d}"
+            order.created_by = user if getattr(user, "pk", None) else None
+            order.full_clean(exclude=["status"])  # protected FSM field (O1)
+            order.save()
+            audit_record(
+                document=order, actor=user, action="created", to_state=order.status, comment=comment
+            )
+            return order
+
+        current = _lock(order)
+        changed = [f for f in HEADER_FIELDS if getattr(current, f) != getattr(order, f)]
+        if not changed:
+            return current
+        if not current.is_draft:
+            fixed = [f.removesuffix("_id") for f in changed if f in FIXED_ONCE_ACTIVATED]
+            if fixed:
+                raise BusinessRuleRefused(
+                    rule="O3",
+                    field=fixed[0],
+                    message=f"{', '.join(fixed)} cannot change once the order has been "
+                    f"activated ({current} is {current.get_status_display()})",
+                )
+            locked = [f.removesuffix("_id") for f in changed if f not in EDITABLE_AFTER_DRAFT]
+            if locked:
+                raise BusinessRuleRefused(
+                    rule="O4",
+                    field=locked[0],
+                    message=f"{', '.join(locked)} can only change while the order is Draft",
+                )
+        if current.items.exists() and ("currency" in changed or "price_book_id" in changed):
+            field = "currency" if "currency" in changed else "price_book"
+            raise BusinessRuleRefused(
+                rule="O2",
+                field=field,
+                message="the order has products priced from its price book and currency: "
+                "remove them before changing the " + field.replace("_", " "),
+            )
+        order.full_clean(exclude=["status"])  # protected FSM field (O1)
+        order.save()
+        audit_record(
+            document=order,
+            actor=user,
+            action="changed",
+            comment=comment,
+            data={f.removesuffix("_id"): str(getattr(order, f)) for f in changed},
+        )
+    return order
+
+
+def order_delete(*, order: Order, user) -> None:
+    """O3: only Draft orders can be deleted."""
+    with transaction.atomic():
+        current = _lock(order)
+        if not current.is_draft:
+            raise BusinessRuleRefused(
+                rule="O3",
+                field="status",
+                message=f"{current} is {current.get_status_display()}: only Draft orders "
+                "can be deleted",
+            )
+        audit_record(document=current, actor=user, action="deleted")
+        current.delete()
+
+
+def _check_transition(order: Order, name: str, user) -> None:
+    method = getattr(order, name)
+    if not can_proceed(method, check_conditions=False):
+        raise BusinessRuleRefused(
+            rule="O1",
+            field="status",
+            message=f"{name} is not allowed: {order} is {order.get_status_display()}",
+        )
+    if user is not None and not has_transition_perm(method, user):
+        raise BusinessRuleRefused(
+            rule="O1",
+            field="status",
+            message=f"you do not have the permission to {name} orders",
+        )
+    if not can_proceed(method):
+        raise BusinessRuleRefused(
+            rule="O1",
+            field="status",
+            message=f"{name} does not apply to {order.get_kind_display().lower()} orders",
+        )
+
+
+def _transition(*, order: Order, name: str, user, comment: str, data: dict | None = None):
+    """Run FSM transition ``name`` on a locked order, save, and write its audit event."""
+    from_state = order.status
+    getattr(order, name)(by=user if getattr(user, "pk", None) else None)
+    order.full_clean(exclude=["status"])  # protected FSM field (O1)
+    order.save()
+    audit_record(
+        document=order,
+        actor=user,
+        action=name,
+        from_state=from_state,
+        to_state=order.status,
+        comment=comment,
+        data=data,
+    )
+    return order
+
+
+def order_activate(*, order: Order, user, comment: str = "") -> Order:
+    """O2: needs products, a price book and every product priced; changes only the status,
+    activation time and user. O8: audited."""
+    with transaction.atomic():
+        order = _lock(order)
+        _check_transition(order, "activate", user)
+        problems: list[BusinessRuleRefused] = []
+        if not order.price_book_id:
+            problems.append(
+                BusinessRuleRefused(
+                    rule="O2", field="price_book", message="choose a price book before activating"
+                )
+            )
+        items = list(order.items.select_related("product", "price_book_entry__price_book"))
+        if not items:
+            problems.append(
+                BusinessRuleRefused(
+                    rule="O2",
+                    field="items",
+                    message="add at least one order product before activating",
+                )
+            )
+        for item in items:
+            for problem in order_item_problems(order=order, item=item):
+                problem.message = f"line {item.line_number}: {problem.message}"
+                problems.append(problem)
+            if item.unit_price is None or item.price_book_entry_id is None:
+                problems.append(
+                    BusinessRuleRefused(
+                        rule="O2",
+                        field="price_book_entry",
+                        message=f"line {item.line_number}: {item.product.name} is not priced",
+                    )
+                )
+        if problems:
+            raise BusinessRulesRefused(problems)
+        return _transition(order=order, name="activate", user=user, comment=comment)
+
+
+def order_deactivate(*, order: Order, user, comment: str = "") -> Order:
+    """O5: back to Draft, refused (saying why) once anything was built on the order."""
+    with transaction.atomic():
+        order = _lock(order)
+        _check_transition(order, "deactivate", user)
+        reasons = [r for blocker in DEACTIVATION_BLOCKERS if (r := blocker(order))]
+        if reasons:
+            raise BusinessRuleRefused(
+                rule="O5",
+                field="status",
+                message=f"{order} cannot be deactivated: {'; '.join(reasons)}",
+            )
+        return _transition(order=order, name="deactivate", user=user, comment=comment)
+
+
+def _fulfil_locked_items(order: Order) -> list[OrderItem]:
+    return list(OrderItem.objects.select_for_update().filter(order=order).order_by("pk"))
+
+
+def order_fulfil(*, order: Order, user, comment: str = "") -> Order:
+    """O6: every product's fulfilled quantity becomes its quantity minus reductions."""
+    with transaction.atomic():
+        order = _lock(order)
+        _check_transition(order, "fulfil", user)
+        items = _fulfil_locked_items(order)
+        for item in items:
+            item.fulfilled_quantity = item.quantity - item.reduced_quantity
+        OrderItem.objects.bulk_update(items, ["fulfilled_quantity"])
+        return _transition(
+            order=order,
+            name="fulfil",
+            user=user,
+            comment=comment,
+            data={i.so_line_id: str(i.fulfilled_quantity) for i in items},
+        )
+
+
+def order_items_fulfil(
+    *, order: Order, quantities: dict[int, Decimal], user, comment: str = ""
+) -> Order:
+    """O6, partial: add fulfilled units per product; once everything not reduced is
+    fulfilled, the order moves to Fulfilled by itself."""
+    with transaction.atomic():
+        order = _lock(order)
+        if order.status != OrderStatus.ACTIVATED:
+            raise BusinessRuleRefused(
+                rule="O6",
+                field="status",
+                message=f"only Activated orders can be fulfilled ({order} is "
+                f"{order.get_status_display()})",
+            )
+        items = {i.pk: i for i in _fulfil_locked_items(order)}
+        problems: list[BusinessRuleRefused] = []
+        changes: dict[str, str] = {}
+        for item_id, qty in quantities.items():
+            item = items.get(int(item_id))
+            if item is None:
+                problems.append(
+                    BusinessRuleRefused(
+                        rule="O6", field="items", message=f"product {item_id} is not on {order}"
+                    )
+                )
+                continue
+            qty = Decimal(qty or 0)
+            if qty == 0:
+                continue
+            open_qty = item.quantity - item.reduced_quantity - item.fulfilled_quantity
+            if qty < 0 or qty > open_qty:
+                problems.append(
+                    BusinessRuleRefused(
+                        rule="O6",
+                        field=f"quantity_{item.pk}",
+                        message=f"line {item.line_number}: {qty} cannot be fulfilled, "
+                        f"{open_qty} of {item.quantity} are still open",
+                    )
+                )
+                continue
+            item.fulfilled_quantity += qty
+            changes[item.so_line_id] = str(item.fulfilled_quantity)
+        if problems:
+            raise BusinessRulesRefused(problems)
+        if not changes:
+            raise BusinessRuleRefused(
+                rule="O6",
+                field="items",
+                message="enter a quantity to fulfil on at least one product",
+            )
+        OrderItem.objects.bulk_update(items.values(), ["fulfilled_quantity"])
+        audit_record(
+            document=order, actor=user, action="fulfilled in part", comment=comment, data=changes
+        )
+        complete = all(
+            i.fulfilled_quantity >= i.quantity - i.reduced_quantity for i in items.values()
+        )
+        if complete:
+            _check_transition(order, "fulfil", user)
+            order = _transition(
+                order=order, name="fulfil", user=user, comment="every product fulfilled"
+            )
+    return order
+
+
+TRANSITION_SERVICES = {
+    "activate": order_activate,
+    "deactivate": order_deactivate,
+    "fulfil": order_fulfil,
+}
+
+
+def order_transition(*, order: Order, name: str, user, comment: str = "") -> Order:
+    """Run a named transition through its service (what the admin buttons call)."""
+    service = TRANSITION_SERVICES.get(name)
+    if service is None:
+        raise BusinessRuleRefused(rule="O1", field="status", message=f"no transition {name!r}")
+    return service(order=order, user=user, comment=comment)
