@@ -141,6 +141,7 @@ class FulfilItemsForm(forms.Form):
 @admin.register(Order)
 class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["status"]
+    change_form_template = "admin/orders/order/change_form.html"
     fsm_transition_success_msg = "{transition_name}: done."
     list_display = (
         "number",
@@ -274,6 +275,9 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not OrderItem:
             return super().save_formset(request, form, formset, change)
+        # The admin's change message reads these lists (Django's own save_existing_objects
+        # sets them); every write goes through the services (O2, O4, O7).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for item_form in formset.forms:
             if not hasattr(item_form, "cleaned_data") or not item_form.has_changed():
                 continue
@@ -281,9 +285,15 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             if formset.can_delete and formset._should_delete_form(item_form):
                 if item.pk:
                     order_item_delete(item=item, user=request.user)
+                    formset.deleted_objects.append(item)
                 continue
+            is_new = item.pk is None
             item.order = form.instance
             order_item_save(item=item, user=request.user)
+            if is_new:
+                formset.new_objects.append(item)
+            else:
+                formset.changed_objects.append((item, item_form.changed_data))
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and not obj.is_draft:
