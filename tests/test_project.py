@@ -23,9 +23,7 @@ def test_load_demo_covers_every_status_and_is_idempotent():
     out = io.StringIO()
     call_command("load_demo", stdout=out)
     assert "7 orders" in out.getvalue()
-    counts = [
-        m.objects.count() for m in (Account, Product, PriceBookEntry, Order, OrderItem)
-    ]
+    counts = [m.objects.count() for m in (Account, Product, PriceBookEntry, Order, OrderItem)]
     statuses = set(Order.objects.values_list("status", flat=True))
     assert statuses == {OrderStatus.DRAFT, OrderStatus.ACTIVATED, OrderStatus.FULFILLED}
     assert Product.objects.filter(charge_type="RECURRING").values("default_billing_frequency")

@@ -118,7 +118,7 @@ def test_activate_button_activates_and_records_history(admin_client):
     assert order.status == OrderStatus.ACTIVATED
     assert f"{order.number}: activate done." in messages_of(response)
     page = admin_client.get(change_url(order)).content.decode()
-    assert "DRAFT <span class=\"arrow\">→</span> ACTIVATED" in page
+    assert 'DRAFT <span class="arrow">→</span> ACTIVATED' in page
 
 
 def test_fulfil_button_fulfils(admin_client):
@@ -279,9 +279,7 @@ def test_user_without_activate_permission_sees_no_activate_button(client, ops_us
     assert order.status == OrderStatus.DRAFT
 
 
-@pytest.mark.parametrize(
-    "name", ["account", "product", "pricebook", "pricebookentry", "order"]
-)
+@pytest.mark.parametrize("name", ["account", "product", "pricebook", "pricebookentry", "order"])
 def test_reference_lists_and_add_pages_render(admin_client, name):
     make_order(activate=True)
     assert admin_client.get(reverse(f"admin:orders_{name}_changelist")).status_code == 200

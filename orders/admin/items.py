@@ -1,0 +1,114 @@
+"""Order products inline (O2, O4, O7 checks on the fields) and the fulfilment form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin
+
+from ..models import OrderItem
+from ..services import order_item_problems
+
+
+class OrderItemForm(forms.ModelForm):
+    class Meta:
+        model = OrderItem
+        fields = (
+            "product",
+            "quantity",
+            "unit_price",
+            "tax_rate",
+            "service_start_date",
+            "service_end_date",
+            "billing_frequency",
+            "billing_type",
+            "revenue_method",
+            "price_book_entry",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.cleaned_data.get("DELETE") or self.errors:
+            return cleaned
+        item = self.instance
+        for name, value in cleaned.items():
+            if name in {f.name for f in OrderItem._meta.fields}:
+                setattr(item, name, value)
+        for problem in order_item_problems(order=item.order, item=item):
+            field = problem.field if problem.field in self.fields else None
+            self.add_error(field, str(problem))
+        return cleaned
+
+
+class OrderItemInline(admin.TabularInline):
+    """O4: editable only while the order is Draft; read-only afterwards."""
+
+    model = OrderItem
+    form = OrderItemForm
+    extra = 0
+    autocomplete_fields = ("product",)
+    raw_id_fields = ("price_book_entry",)
+    fields = (
+        "line_number",
+        "product",
+        "quantity",
+        "unit_price",
+        "tax_rate",
+        "service_start_date",
+        "service_end_date",
+        "billing_frequency",
+        "billing_type",
+        "revenue_method",
+        "price_book_entry",
+        "list_price",
+        "total",
+        "tax_amount",
+        "available_quantity",
+        "fulfilled_quantity",
+    )
+    readonly_fields = (
+        "line_number",
+        "list_price",
+        "total",
+        "tax_amount",
+        "available_quantity",
+        "fulfilled_quantity",
+    )
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None or obj.is_draft else 0
+
+    def _draft_only(self, request, obj):
+        return obj is None or obj.is_draft
+
+    def has_add_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._draft_only(request, obj) and super().has_delete_permission(request, obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "price_book_entry", "order")
+
+
+class FulfilItemsForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment", required=False, widget=forms.TextInput(attrs={"size": 60})
+    )
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for item in items:
+            self.fields[f"quantity_{item.pk}"] = forms.DecimalField(
+                label=f"Line {item.line_number}",
+                required=False,
+                min_value=Decimal(0),
+                max_digits=16,
+                decimal_places=2,
+                widget=forms.NumberInput(attrs={"size": 8}),
+            )
