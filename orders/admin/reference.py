@@ -1,11 +1,31 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from ..models import Account, PriceBook, PriceBookEntry, Product
+from ..models import Account, Order, PriceBook, PriceBookEntry, Product
+
+
+class AccountOrderInline(admin.TabularInline):
+    """The account's orders, read-only, newest first, each linking to its page."""
+
+    model = Order
+    fk_name = "account"
+    extra = 0
+    show_change_link = True
+    can_delete = False
+    fields = ("number", "kind", "status", "effective_date", "end_date", "gross_total")
+    readonly_fields = fields
+    ordering = ("-effective_date", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    inlines = [AccountOrderInline]
     list_display = (
         "name",
         "number",

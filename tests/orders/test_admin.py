@@ -291,3 +291,22 @@ def test_audit_trail_admin_is_read_only(admin_client):
     url = reverse("admin:core_auditevent_changelist")
     assert "activate" in admin_client.get(url).content.decode()
     assert admin_client.get(reverse("admin:core_auditevent_add")).status_code == 403
+
+
+def test_inline_product_missing_from_price_book_is_refused(admin_client):
+    order = OrderFactory()
+    stranger = PriceBookEntryFactory()  # priced, but in another price book
+    data = form_data(admin_client.get(change_url(order)))
+    data.update({"items-0-product": str(stranger.product_id), "items-0-quantity": "1"})
+    response = admin_client.post(change_url(order), data)
+    assert response.status_code == 200
+    errors = str(response.context["inline_admin_formsets"][0].formset.errors)
+    assert "O2: " in errors and "has no active USD price in price book" in errors
+    assert not OrderItem.objects.exists()
+
+
+def test_account_page_lists_its_orders(admin_client):
+    order = make_order(activate=True)
+    url = reverse("admin:orders_account_change", args=[order.account_id])
+    html = admin_client.get(url).content.decode()
+    assert order.number in html and "Activated" in html
