@@ -11,6 +11,17 @@ from ..models import OrderItem
 from ..services import order_item_problems
 
 
+def plain_related_widget(formfield):
+    """No add/change/delete/view icons next to a choice: lines pick, they don't edit."""
+    widget = getattr(formfield, "widget", None)
+    for flag in ("can_add_related", "can_change_related", "can_delete_related"):
+        if hasattr(widget, flag):
+            setattr(widget, flag, False)
+    if hasattr(widget, "can_view_related"):
+        widget.can_view_related = False
+    return formfield
+
+
 class OrderItemForm(forms.ModelForm):
     class Meta:
         model = OrderItem
@@ -24,7 +35,6 @@ class OrderItemForm(forms.ModelForm):
             "billing_frequency",
             "billing_type",
             "revenue_method",
-            "price_book_entry",
         )
 
     def clean(self):
@@ -32,6 +42,8 @@ class OrderItemForm(forms.ModelForm):
         if self.cleaned_data.get("DELETE") or self.errors:
             return cleaned
         item = self.instance
+        if "product" in self.changed_data:
+            item.price_book_entry = None  # re-priced from the order's price book (O2)
         for name, value in cleaned.items():
             if name in {f.name for f in OrderItem._meta.fields}:
                 setattr(item, name, value)
@@ -48,7 +60,6 @@ class OrderItemInline(admin.TabularInline):
     form = OrderItemForm
     extra = 0
     autocomplete_fields = ("product",)
-    raw_id_fields = ("price_book_entry",)
     fields = (
         "line_number",
         "product",
@@ -60,7 +71,6 @@ class OrderItemInline(admin.TabularInline):
         "billing_frequency",
         "billing_type",
         "revenue_method",
-        "price_book_entry",
         "list_price",
         "total",
         "tax_amount",
@@ -75,6 +85,9 @@ class OrderItemInline(admin.TabularInline):
         "available_quantity",
         "fulfilled_quantity",
     )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return plain_related_widget(super().formfield_for_dbfield(db_field, request, **kwargs))
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None or obj.is_draft else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -16,7 +17,7 @@ from rangefilter.filters import DateRangeFilter
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.models import AuditEvent
 
-from ..models import Order, OrderItem, OrderStatus
+from ..models import Order, OrderItem, OrderKind, OrderStatus
 from ..services import (
     order_delete,
     order_item_delete,
@@ -25,7 +26,7 @@ from ..services import (
     order_save,
     order_transition,
 )
-from .items import FulfilItemsForm, OrderItemInline
+from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 
 
 def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
@@ -38,16 +39,17 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/orders/order/change_form.html"
     fsm_transition_success_msg = "{transition_name}: done."
     list_display = (
-        "number",
+        "number_display",
         "account_link",
-        "kind_label",
+        "reference",
         "status_badge",
+        "fulfilment",
         "effective_date",
         "net",
         "tax",
         "gross",
     )
-    list_display_links = ("number",)
+    list_display_links = ("number_display",)
     list_filter = (
         "status",
         "kind",
@@ -68,7 +70,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
                 "fields": (
                     "number",
                     "kind",
-                    "status",
+                    "status_badge",
                     "account",
                     "price_book",
                     "currency",
@@ -89,8 +91,12 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         ),
     )
 
-    class Media:
-        css = {"all": ("contra/admin.css",)}
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return plain_related_widget(super().formfield_for_dbfield(db_field, request, **kwargs))
+
+    @staticmethod
+    def get_fsm_block_label(fsm_field_name):
+        return "Change status"
 
     # --- list -----------------------------------------------------------------------
     @admin.display(description="account", ordering="account__name")
@@ -98,9 +104,40 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         url = reverse("admin:orders_account_change", args=[obj.account_id])
         return format_html('<a href="{}">{}</a>', url, obj.account.name)
 
-    @admin.display(description="kind", ordering="kind")
-    def kind_label(self, obj):
-        return format_html('<span class="contra-kind">{}</span>', obj.get_kind_display())
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _reduced=Sum(F("items__quantity") - F("items__available_quantity"), default=0),
+                _sold=Sum("items__quantity", default=0),
+                _fulfilled=Sum("items__fulfilled_quantity", default=0),
+            )
+        )
+
+    @admin.display(description="number", ordering="number")
+    def number_display(self, obj):
+        if obj.kind == OrderKind.STANDARD:
+            return obj.number
+        return format_html(
+            '{} <span class="contra-kind">{}</span>', obj.number, obj.get_kind_display()
+        )
+
+    @admin.display(description="fulfilled")
+    def fulfilment(self, obj):
+        """O6: fulfilled units of what is still sold (quantity − reductions)."""
+        due = obj._sold - obj._reduced if obj.kind == OrderKind.STANDARD else 0
+        if not due or obj.status == OrderStatus.DRAFT:
+            return "—"
+        share = min(int(obj._fulfilled * 100 / due), 100)
+        return format_html(
+            '<span class="contra-progress" title="{} of {} units"><span style="width:{}%">'
+            "</span></span> {}%",
+            obj._fulfilled.normalize(),
+            due.normalize(),
+            share,
+            share,
+        )
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
@@ -126,6 +163,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
             "number",
             "kind",
             "status",
+            "status_badge",
             "net_total",
             "tax_total",
             "gross_total",
