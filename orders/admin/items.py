@@ -60,31 +60,15 @@ class OrderItemInline(admin.TabularInline):
     form = OrderItemForm
     extra = 0
     autocomplete_fields = ("product",)
-    fields = (
-        "line_number",
-        "product",
-        "quantity",
-        "unit_price",
-        "tax_rate",
-        "service_start_date",
-        "service_end_date",
-        "billing_frequency",
-        "billing_type",
-        "revenue_method",
+    readonly_amounts = (
         "list_price",
         "total",
         "tax_amount",
         "available_quantity",
         "fulfilled_quantity",
     )
-    readonly_fields = (
-        "line_number",
-        "list_price",
-        "total",
-        "tax_amount",
-        "available_quantity",
-        "fulfilled_quantity",
-    )
+    fields = ("line_number", *OrderItemForm.Meta.fields, *readonly_amounts)
+    readonly_fields = ("line_number", *readonly_amounts)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         return plain_related_widget(super().formfield_for_dbfield(db_field, request, **kwargs))

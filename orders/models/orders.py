@@ -29,6 +29,18 @@ MONEY = {"max_digits": 18, "decimal_places": 2, "default_currency": settings.DEF
 ZERO = Decimal("0")
 
 
+def user_stamp() -> models.ForeignKey:
+    """Who did something to a document (kept when the user is deleted: SET_NULL)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+
 class OrderKind(models.TextChoices):
     STANDARD = "STANDARD", "Standard"
     REDUCTION = "REDUCTION", "Reduction"
@@ -55,14 +67,7 @@ class Order(FSMModelMixin, models.Model):
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.DRAFT, protected=True
     )
     activated_at = models.DateTimeField(null=True, blank=True, editable=False)
-    activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    activated_by = user_stamp()
     original_order = models.ForeignKey(
         "self",
         null=True,
@@ -81,14 +86,7 @@ class Order(FSMModelMixin, models.Model):
     gross_total = MoneyField(default=0, editable=False, **MONEY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    created_by = user_stamp()
 
     class Meta:
         ordering = ["-effective_date", "-id"]
