@@ -95,7 +95,11 @@ class Order(FSMModelMixin, models.Model):
             ("deactivate_order", "Can deactivate orders"),
             ("fulfil_order", "Can fulfil orders"),
         ]
-        indexes = [models.Index(fields=["status", "effective_date"])]
+        indexes = [
+            models.Index(fields=["status", "effective_date"]),
+            # the admin list's default order: newest first, a page at a time
+            models.Index(fields=["-effective_date", "-id"], name="order_newest_first"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind="STANDARD", original_order__isnull=True)
