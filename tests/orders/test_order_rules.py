@@ -1,11 +1,13 @@
 """O1-O8: the order lifecycle rules, through the services."""
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from djmoney.money import Money
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.exceptions import BusinessRuleRefused
 from core.models import AuditEvent
@@ -379,3 +381,34 @@ def test_changing_currency_of_a_priced_draft_is_refused():
         order_save(order=order, user=None)
     assert exc.value.field == "currency"
     assert Order.objects.get(pk=order.pk).currency == "USD"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999"), places=2),
+            st.decimals(min_value=Decimal("0"), max_value=Decimal("9999.99"), places=2),
+            st.decimals(min_value=Decimal("0"), max_value=Decimal("30"), places=4),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_totals_always_equal_the_sum_of_rounded_products(lines):
+    """Totals: net = Σ round(qty × price), tax = Σ round(net_i × rate), gross = net + tax."""
+    order = OrderFactory()
+    for qty, price, rate in lines:
+        OrderItemFactory(order=order, quantity=qty, unit_price=Money(price, "USD"), tax_rate=rate)
+    order.refresh_from_db()
+    cent = Decimal("0.01")
+    nets = [(q * p).quantize(cent, rounding=ROUND_HALF_UP) for q, p, _ in lines]
+    taxes = [
+        (n * r / 100).quantize(cent, rounding=ROUND_HALF_UP)
+        for n, (_, _, r) in zip(nets, lines, strict=True)
+    ]
+    assert order.net_total.amount == sum(nets)
+    assert order.tax_total.amount == sum(taxes)
+    assert order.gross_total.amount == sum(nets) + sum(taxes)
