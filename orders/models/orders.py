@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_fsm import FSMField, FSMModelMixin, transition
 from djmoney.models.fields import CurrencyField, MoneyField
 from djmoney.models.validators import MinMoneyValidator
+from djmoney.settings import CURRENCY_CHOICES
 
 from .reference import (
     Account,
@@ -60,7 +61,9 @@ class Order(FSMModelMixin, models.Model):
     price_book = models.ForeignKey(
         PriceBook, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
     )
-    currency = CurrencyField(default=settings.DEFAULT_CURRENCY, max_length=3)
+    currency = CurrencyField(
+        default=settings.DEFAULT_CURRENCY, max_length=3, choices=CURRENCY_CHOICES
+    )
     effective_date = models.DateField(default=timezone.localdate, db_index=True)
     end_date = models.DateField(null=True, blank=True)
     status = FSMField(

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from djmoney.models.fields import CurrencyField, MoneyField
 from djmoney.models.validators import MinMoneyValidator
+from djmoney.settings import CURRENCY_CHOICES
 
 
 class ChargeType(models.TextChoices):
@@ -44,7 +45,10 @@ class Account(models.Model):
     number = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200, db_index=True)
     currency = CurrencyField(
-        verbose_name="default currency", default=settings.DEFAULT_CURRENCY, max_length=3
+        verbose_name="default currency",
+        default=settings.DEFAULT_CURRENCY,
+        max_length=3,
+        choices=CURRENCY_CHOICES,
     )
     billing_contact_name = models.CharField(max_length=200, blank=True)
     billing_contact_email = models.EmailField(blank=True)
