@@ -60,3 +60,9 @@ def test_database_is_the_configured_one():
         assert engine == "django.db.backends.postgresql"
     else:
         assert engine == "django.db.backends.sqlite3"
+
+
+def test_admin_index_lists_work_apps_first(admin_client):
+    apps = [a["app_label"] for a in admin_client.get("/admin/").context["app_list"]]
+    assert apps[0] == "orders"
+    assert apps.index("core") < apps.index("auth")
