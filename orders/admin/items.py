@@ -6,8 +6,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.forms.models import BaseInlineFormSet
+from django.utils.functional import cached_property
 
-from ..models import OrderItem
+from ..models import OrderItem, Product
 from ..services import order_item_problems
 
 
@@ -20,6 +23,36 @@ def plain_related_widget(formfield):
     if hasattr(widget, "can_view_related"):
         widget.can_view_related = False
     return formfield
+
+
+class PrefetchedAutocompleteSelect(AutocompleteSelect):
+    """Autocomplete whose selected option comes from a dict the formset filled in one
+    query, instead of one query per row (Django's widget asks the database per form)."""
+
+    prefetched: dict[str, object] | None = None
+
+    def optgroups(self, name, value, attr=None):
+        selected = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        known = self.prefetched or {}
+        if not selected.issubset(known):
+            return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        for pk in sorted(selected):
+            label = self.choices.field.label_from_instance(known[pk])
+            options.append(self.create_option(name, pk, label, selected, len(options)))
+        return [(None, options, 0)]
+
+
+class OrderItemFormSet(BaseInlineFormSet):
+    @cached_property
+    def forms(self):
+        forms = super().forms
+        chosen = {str(f["product"].value()) for f in forms if f["product"].value()}
+        products = {str(p.pk): p for p in Product.objects.filter(pk__in=chosen)}
+        for form in forms:
+            widget = form.fields["product"].widget
+            getattr(widget, "widget", widget).prefetched = products
+        return forms
 
 
 class OrderItemForm(forms.ModelForm):
@@ -58,6 +91,7 @@ class OrderItemInline(admin.TabularInline):
 
     model = OrderItem
     form = OrderItemForm
+    formset = OrderItemFormSet
     extra = 0
     autocomplete_fields = ("product",)
     readonly_amounts = (
@@ -72,6 +106,13 @@ class OrderItemInline(admin.TabularInline):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         return plain_related_widget(super().formfield_for_dbfield(db_field, request, **kwargs))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "product":
+            kwargs["widget"] = PrefetchedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None or obj.is_draft else 0

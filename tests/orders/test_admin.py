@@ -310,3 +310,19 @@ def test_account_page_lists_its_orders(admin_client):
     url = reverse("admin:orders_account_change", args=[order.account_id])
     html = admin_client.get(url).content.decode()
     assert order.number in html and "Activated" in html
+
+
+@pytest.mark.parametrize("activate", [False, True])
+def test_order_page_runs_a_constant_number_of_queries(admin_client, activate):
+    """The products inline prefetches its autocomplete labels: no query per line."""
+    counts = []
+    for lines in (2, 25):
+        order = make_order(lines=[("1", "2.00")] * lines, activate=activate)
+        url = change_url(order)
+        admin_client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            html = admin_client.get(url).content.decode()
+        counts.append(len(queries))
+        product = order.items.order_by("line_number").last().product
+        assert html.count(str(product)) >= 1
+    assert counts[0] == counts[1], counts
