@@ -17,11 +17,9 @@ from ..services import order_item_problems
 def plain_related_widget(formfield):
     """No add/change/delete/view icons next to a choice: lines pick, they don't edit."""
     widget = getattr(formfield, "widget", None)
-    for flag in ("can_add_related", "can_change_related", "can_delete_related"):
+    for flag in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
         if hasattr(widget, flag):
             setattr(widget, flag, False)
-    if hasattr(widget, "can_view_related"):
-        widget.can_view_related = False
     return formfield
 
 

@@ -139,14 +139,15 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     def fulfilment(self, obj):
         """O6: fulfilled units of what is still sold (quantity − reductions)."""
         sold, reduced = obj._sold or Decimal(0), obj._reduced or Decimal(0)
+        fulfilled = obj._fulfilled or Decimal(0)
         due = sold - reduced if obj.kind == OrderKind.STANDARD else 0
         if not due or obj.status == OrderStatus.DRAFT:
             return "—"
-        share = min(int((obj._fulfilled or 0) * 100 / due), 100)
+        share = min(int(fulfilled * 100 / due), 100)
         return format_html(
             '<span class="contra-progress" title="{} of {} units"><span style="width:{}%">'
             "</span></span> {}%",
-            (obj._fulfilled or Decimal(0)).normalize(),
+            fulfilled.normalize(),
             due.normalize(),
             share,
             share,
