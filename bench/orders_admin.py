@@ -66,7 +66,9 @@ def main() -> None:
     missing = max(args.orders - existing, 0)
     if missing:
         template = Order.objects.filter(status="ACTIVATED").select_related("account").first()
-        lines = list(OrderItem.objects.filter(order=template))
+        skip = {"id", "order_id"}
+        copied = [f.attname for f in OrderItem._meta.concrete_fields if f.attname not in skip]
+        lines = list(OrderItem.objects.filter(order=template).values(*copied))
         started = time.perf_counter()
         batch = 5000
         base_day = dt.date(2024, 1, 1)
@@ -86,23 +88,9 @@ def main() -> None:
                 )
                 for i in range(size)
             ]
-            Order.objects.bulk_create(orders, batch_size=batch)
-            Order.objects.filter(number__in=[o.number for o in orders[::2]]).update(
-                status="ACTIVATED"
-            )
-            items = []
-            for order in Order.objects.filter(number__in=[o.number for o in orders]).only("id"):
-                for line in lines:
-                    line.pk = None
-                    line.order_id = order.id
-                    items.append(
-                        OrderItem(
-                            **{
-                                f.attname: getattr(line, f.attname)
-                                for f in OrderItem._meta.concrete_fields
-                            }
-                        )
-                    )
+            Order.objects.bulk_create(orders, batch_size=batch)  # sets pks (RETURNING)
+            Order.objects.filter(pk__in=[o.pk for o in orders[::2]]).update(status="ACTIVATED")
+            items = [OrderItem(**values, order_id=order.pk) for order in orders for values in lines]
             OrderItem.objects.bulk_create(items, batch_size=batch)
         elapsed = time.perf_counter() - started
         print(f"created {missing:,} orders ({missing * len(lines):,} products) in {elapsed:.1f} s")
