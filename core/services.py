@@ -84,3 +84,14 @@ def money_split(*, total: Money, weights: Sequence[Decimal]) -> list[Money]:
         parts.append(Money(upto - previous, currency))
         previous = upto
     return parts
+
+
+def sum_exact(value, *, places: int = 2) -> Decimal:
+    """A database SUM of fixed-point amounts, back to an exact Decimal.
+
+    SQLite adds decimals as floating point (0.15 − 0.14 → 0.00999999999999998); every
+    amount has at most ``places`` decimals, so rounding the sum restores it exactly.
+    """
+    if value is None:
+        return Decimal(0)
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)

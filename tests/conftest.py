@@ -1,6 +1,10 @@
+import uuid
+
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import Permission
 
+from config.celery import app as celery_app
 from tests.factories import UserFactory
 
 
@@ -41,3 +45,17 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def embedded_worker(transactional_db):
+    """A worker thread on the real broker, on a queue of its own (no stray workers)."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    celery_app.amqp.queues.select_add(queue)
+    try:
+        with start_worker(celery_app, perform_ping_check=False, queues=[queue]) as worker:
+            yield worker
+    finally:
+        celery_app.conf.task_default_queue = previous
