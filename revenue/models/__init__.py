@@ -1,0 +1,20 @@
+"""Revenue sub-ledger data (revenue.md): staging, rules, ledger, periods and runs."""
+
+from .ledger import JournalEntry, RevenueContract, ScheduleRow, SoLine
+from .periods import Period
+from .rules import ProfileSetting, ValidationRule
+from .runs import CollectionRun
+from .staging import InboundBatch, InboundLine
+
+__all__ = [
+    "CollectionRun",
+    "InboundBatch",
+    "InboundLine",
+    "JournalEntry",
+    "Period",
+    "ProfileSetting",
+    "RevenueContract",
+    "ScheduleRow",
+    "SoLine",
+    "ValidationRule",
+]

@@ -1,0 +1,165 @@
+"""The sub-ledger: revenue contracts, SO lines, their schedules and the journal (S rules).
+
+Schedule rows and journal entries are append-only: a change books new rows (deltas,
+reversals, catch-ups), never rewrites old ones. The high-volume link columns to staging
+have no database constraint: they are for drill-down, and a per-row foreign-key check
+would cost more than the insert itself.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from djmoney.models.fields import MoneyField
+
+from .choices import Account, EntryType, RevMethod, RowKind, Source, YesNo
+
+MONEY = {"max_digits": 18, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
+QTY = {"max_digits": 20, "decimal_places": 6}
+
+
+class RevenueContract(models.Model):
+    """A1: the lines grouped by RC_KEY. Its row is the lock two runs never share (I10)."""
+
+    rc_key = models.CharField("RC_KEY", max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "revenue contract"
+
+    def __str__(self) -> str:
+        return self.rc_key
+
+
+class SoLine(models.Model):
+    """A sales-order line in the sub-ledger: the values of its latest SO (update)."""
+
+    so_line_id = models.CharField("SO_LINE_ID", max_length=100, unique=True)
+    contract = models.ForeignKey(RevenueContract, on_delete=models.PROTECT, related_name="lines")
+    so_num = models.CharField("SO_NUM", max_length=100, blank=True)
+    so_date = models.DateField("SO_DATE", null=True, blank=True)
+    customer = models.CharField(max_length=200, blank=True)
+    item = models.CharField(max_length=200, blank=True)
+    f_cur = models.CharField("functional currency", max_length=3)
+    quantity = models.DecimalField("ORD_QTY", **QTY)
+    ext_lst_prc = MoneyField("EXT_LST_PRC", **MONEY)
+    ext_sll_prc = MoneyField("EXT_SLL_PRC", **MONEY)
+    rev_method = models.CharField(max_length=16, choices=RevMethod.choices)
+    start_date = models.DateField("START_DATE")
+    end_date = models.DateField("END_DATE")
+    rev_start_date = models.DateField(
+        "revenue start", help_text="START_DATE unless changed by hand (S10)."
+    )
+    rev_end_date = models.DateField("revenue end")
+    ssp_pct = models.DecimalField("SSP_PCT", null=True, blank=True, **QTY)
+    ssp_price = models.DecimalField("SSP_PRICE", null=True, blank=True, **QTY)
+    ext_ssp = MoneyField("EXT_SSP", null=True, blank=True, **MONEY)
+    allocated = MoneyField("ALLOCATED", null=True, blank=True, **MONEY)
+    carve = MoneyField("CARVE", null=True, blank=True, **MONEY)
+    return_flag = models.CharField(max_length=1, choices=YesNo.choices, default=YesNo.NO)
+    hold = models.BooleanField(default=False, help_text="Manual deferral: releases nothing.")
+    dates_changed = models.BooleanField(
+        default=False, help_text="Revenue dates changed by hand (V7)."
+    )
+    manually_released = models.BooleanField(
+        default=False, help_text="Held or released by hand (V7)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SO line"
+        ordering = ["so_line_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="so_dates"),
+            models.CheckConstraint(
+                condition=Q(rev_end_date__gte=F("rev_start_date")), name="so_rev_dates"
+            ),
+        ]
+        permissions = [("manage_schedule", "Can hold, release and re-date SO lines")]
+
+    def __str__(self) -> str:
+        return self.so_line_id
+
+    @property
+    def currency(self) -> str:
+        return str(self.ext_sll_prc.currency)
+
+    @property
+    def marked_for_v7(self) -> bool:
+        return self.dates_changed or self.manually_released
+
+
+class ScheduleRow(models.Model):
+    """One signed amount of a line's revenue in one period from one source (S6–S11).
+
+    Positive = released revenue. ``held`` rows belong to a line on hold: they book
+    nothing until released and roll forward when their period closes (S10).
+    """
+
+    line = models.ForeignKey(SoLine, on_delete=models.PROTECT, related_name="schedule")
+    period = models.PositiveIntegerField()
+    source = models.CharField(max_length=3, choices=Source.choices)
+    amount = MoneyField(**MONEY)
+    kind = models.CharField(max_length=12, choices=RowKind.choices)
+    held = models.BooleanField(default=False)
+    inbound_line = models.ForeignKey(
+        "revenue.InboundLine",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["line", "period", "id"]
+        # Only held rows are looked up by period (they roll forward when it closes, S10);
+        # a full period index would cost every one of millions of inserts a second btree
+        # insert, and tempts the planner away from the line index when loading states.
+        indexes = [
+            models.Index(fields=["period"], name="schedule_held_period", condition=Q(held=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.period} {self.source} {self.amount}"
+
+
+class JournalEntry(models.Model):
+    """A balanced pair: ``amount`` debited to ``dr_account`` and credited to ``cr_account``.
+
+    Storing the pair (not two one-sided rows) makes an unbalanced entry impossible (S3);
+    exports print one row per account side.
+    """
+
+    period = models.PositiveIntegerField()
+    line = models.ForeignKey(SoLine, on_delete=models.PROTECT, related_name="journal")
+    source_type = models.CharField(max_length=5)
+    entry_type = models.CharField(max_length=16, choices=EntryType.choices)
+    dr_account = models.CharField("debit", max_length=20, choices=Account.choices)
+    cr_account = models.CharField("credit", max_length=20, choices=Account.choices)
+    amount = MoneyField(**MONEY)
+    posted = models.BooleanField(default=False)
+    inbound_line = models.ForeignKey(
+        "revenue.InboundLine",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        ordering = ["period", "line", "id"]
+        indexes = [models.Index(fields=["period", "posted"], name="journal_period")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(dr_account=F("cr_account")), name="journal_two_accounts"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.entry_type} Dr {self.dr_account} / Cr {self.cr_account}"
