@@ -1,0 +1,267 @@
+"""I6–I10: data collection. Batches of staged lines, validated and booked set-based.
+
+One batch = one transaction: its lines' effects and their status change commit together
+(I9), so a run killed half-way leaves each line collected or untouched and the next run
+finishes the rest. A batch locks its staging rows and its revenue contracts with SKIP
+LOCKED, so parallel runs share the work and never process one contract at once (I10).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
+from ..models.choices import COLLECTION_PHASES, LineStatus
+from .periods import period_open_get, period_open_locked
+from .processing import HANDLED, STAGED_FIELDS, BatchProcessor, StagedLine
+from .settings import profile_get
+from .validation import rules_enabled
+
+log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=15)
+SYSTEM_ERROR = "INB-999"
+# errors that one line's data can cause; anything else (database down…) fails the run
+LINE_FAULTS = (IntegrityError, DataError, ArithmeticError, ValueError, KeyError, TypeError)
+
+
+class CollectionKilled(BaseException):
+    """Raised only by tests to simulate a worker killed in the middle of a run."""
+
+
+def collection_run_create(*, trigger: str, actor=None, task_id: str = "") -> CollectionRun:
+    return CollectionRun.objects.create(
+        trigger=trigger,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+        task_id=task_id,
+    )
+
+
+def collection_request(*, actor) -> CollectionRun:
+    """*Collect now*: record a queued run and hand it to a Celery worker after commit."""
+    from ..tasks import collect_inbound_task
+
+    with transaction.atomic():
+        run = collection_run_create(trigger=CollectionRun.Trigger.ADMIN, actor=actor)
+        transaction.on_commit(lambda: collect_inbound_task.delay(run_id=run.pk))
+    return run
+
+
+def collection_collect(*, trigger: str, actor=None, batch_size: int | None = None):
+    """Create a run and execute it in this process (``revenue_collect``, beat, tests)."""
+    run = collection_run_create(trigger=trigger, actor=actor)
+    return collection_run_execute(run_id=run.pk, batch_size=batch_size)
+
+
+def collection_pending_count() -> int:
+    """Lines the next run will look at: new, and stopped lines due for a retry."""
+    # valid lines whose processing is not built yet (RORD, CM-R, CM-RO) wait without
+    # making the beat job record an empty run every few minutes
+    fresh = Q(tran_type__in=HANDLED) | Q(run__isnull=True)
+    return (
+        InboundLine.objects.filter(fresh, status=LineStatus.NEW).count()
+        + _retry_due(InboundLine.objects.filter(status=LineStatus.ERROR)).count()
+    )
+
+
+def _retry_due(queryset):
+    """I3: a stopped line is retried once edited / reviewed, or once its SO line arrived."""
+    arrived = SoLine.objects.values("so_line_id")
+    return queryset.filter(Q(retry=True) | Q(waiting=True, ref_line_id__in=arrived))
+
+
+def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> CollectionRun:
+    """Run (or resume) collection run ``run_id``. Safe to call twice: a finished run, or one
+    another worker is running, is left alone."""
+    run = _run_begin(run_id)
+    if run is None:
+        return CollectionRun.objects.get(pk=run_id)
+    size = batch_size or int(profile_get("COLLECTION_BATCH_SIZE") or 2000)
+    try:
+        rules = rules_enabled()
+        for phase in COLLECTION_PHASES:
+            _retry_due(
+                InboundLine.objects.filter(status=LineStatus.ERROR, tran_type__in=phase)
+            ).update(status=LineStatus.NEW, retry=False)
+            cursor = 0
+            while cursor is not None:
+                cursor = _phase_step(run=run, phase=phase, cursor=cursor, size=size, rules=rules)
+    except Exception as problem:
+        _run_end(run, CollectionRun.Status.FAILED, f"{type(problem).__name__}: {problem}")
+        raise
+    _run_end(run, CollectionRun.Status.SUCCEEDED, "")
+    run.refresh_from_db()
+    return run
+
+
+def _run_begin(run_id: int) -> CollectionRun | None:
+    now = timezone.now()
+    with transaction.atomic():
+        run = CollectionRun.objects.select_for_update().get(pk=run_id)
+        if run.status in (
+            CollectionRun.Status.SUCCEEDED,
+            CollectionRun.Status.FAILED,
+            CollectionRun.Status.INTERRUPTED,
+        ):
+            return None
+        if run.status == CollectionRun.Status.RUNNING and run.heartbeat_at > now - STALE_AFTER:
+            return None  # a duplicate delivery of the task: the other worker has it
+        CollectionRun.objects.filter(
+            status=CollectionRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+        ).exclude(pk=run.pk).update(
+            status=CollectionRun.Status.INTERRUPTED,
+            finished_at=now,
+            message="No heartbeat for 15 minutes: the worker stopped. Its lines are "
+            "collected or untouched; later runs pick up the rest.",
+        )
+        period = period_open_get()
+        if period is None:
+            run.status = CollectionRun.Status.FAILED
+            run.finished_at = now
+            run.message = (
+                "S1: no open period. Open one with `manage.py revenue_period open YYYYMM` "
+                "or in Revenue › Periods."
+            )
+            run.save()
+            return None
+        run.status = CollectionRun.Status.RUNNING
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.period = period.id
+        run.total = run.processed + collection_pending_count()
+        run.save()
+    return run
+
+
+def _run_end(run: CollectionRun, status: str, message: str) -> None:
+    CollectionRun.objects.filter(pk=run.pk).update(
+        status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), message=message
+    )
+
+
+def _phase_step(*, run, phase, cursor: int, size: int, rules) -> int | None:
+    """One batch of ``phase`` after ``cursor``; on an unexpected error, the same lines one
+    at a time so that only the line at fault is stopped (a job never dies on one line)."""
+    try:
+        return _collect_batch(run=run, phase=phase, cursor=cursor, size=size, rules=rules)
+    except LINE_FAULTS:
+        log.exception("collection batch after #%s failed; retrying line by line", cursor)
+    ids = list(
+        InboundLine.objects.filter(status=LineStatus.NEW, tran_type__in=phase, pk__gt=cursor)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:size]
+    )
+    for pk in ids:
+        try:
+            _collect_batch(run=run, phase=phase, cursor=0, size=1, rules=rules, only=pk)
+        except LINE_FAULTS as problem:
+            _stop_on_system_error(run=run, pk=pk, problem=problem)
+    return ids[-1] if ids else None
+
+
+def _stop_on_system_error(*, run, pk: int, problem: Exception) -> None:
+    message = f"{SYSTEM_ERROR}: system error while collecting: {type(problem).__name__}: {problem}"
+    with transaction.atomic():
+        InboundLine.objects.filter(pk=pk, status=LineStatus.NEW).update(
+            status=LineStatus.ERROR,
+            error_codes=SYSTEM_ERROR,
+            errors=[{"code": SYSTEM_ERROR, "rule": "I9", "field": "", "message": message[:500]}],
+            run=run,
+        )
+        CollectionRun.objects.filter(pk=run.pk).update(
+            processed=F("processed") + 1, stopped=F("stopped") + 1
+        )
+
+
+def _batch_session() -> None:
+    """PostgreSQL, for this batch's transaction only (SET LOCAL):
+
+    - ``synchronous_commit = off``: its commit does not wait for the WAL flush. A crash can
+      lose the batches committed in the moment before it, each whole with its status change
+      (I9): their lines are NEW again and the next run collects them. Nothing is ever
+      half-collected or collected twice.
+    - ``jit = off``: a batch's queries are index lookups; on tables of millions of rows
+      their cost estimates pass the JIT threshold and compiling costs more than running.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
+
+
+def _contract_key(line: InboundLine, known: dict[str, str]) -> str | None:
+    if line.ref_line_id in known:
+        return known[line.ref_line_id]
+    if line.tran_type == "SO" and line.ref_line_id:
+        return line.rc_key or line.so_num or line.so_line_id
+    return None
+
+
+def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | None = None):
+    with transaction.atomic():
+        _batch_session()
+        open_period = period_open_locked()
+        if open_period is None:
+            raise RuntimeError("S1: no open period")
+        candidates = InboundLine.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status=LineStatus.NEW, tran_type__in=phase
+        )
+        if only is not None:
+            candidates = candidates.filter(pk=only)
+        else:
+            candidates = candidates.filter(pk__gt=cursor).order_by("pk")[:size]
+        lines = StagedLine.rows(candidates.values_list(*STAGED_FIELDS))
+        if not lines:
+            return None
+        refs = {line.ref_line_id for line in lines if line.ref_line_id}
+        known = dict(
+            SoLine.objects.filter(so_line_id__in=refs).values_list("so_line_id", "contract__rc_key")
+        )
+        keys = {key for line in lines if (key := _contract_key(line, known))}
+        RevenueContract.objects.bulk_create(
+            [RevenueContract(rc_key=key) for key in sorted(keys - set(known.values()))],
+            ignore_conflicts=True,
+        )
+        contracts = dict(
+            RevenueContract.objects.select_for_update(skip_locked=True)
+            .filter(rc_key__in=keys)
+            .order_by("pk")
+            .values_list("rc_key", "pk")
+        )
+        mine = [
+            line
+            for line in lines
+            if (key := _contract_key(line, known)) is None or key in contracts
+        ]
+        so_lines = {so.so_line_id: so for so in SoLine.objects.filter(so_line_id__in=refs)}
+        processor = BatchProcessor(
+            run=run,
+            open_period=open_period,
+            rules=rules,
+            lines=mine,
+            so_lines=so_lines,
+            contracts=contracts,
+            key_of=lambda line: _contract_key(line, known),
+        )
+        processor.process()
+        processor.write()
+        skipped = len(lines) - len(mine)
+        counts = processor.counts
+        CollectionRun.objects.filter(pk=run.pk).update(
+            processed=F("processed") + len(mine),
+            collected=F("collected") + counts["collected"],
+            stopped=F("stopped") + counts["stopped"],
+            waiting=F("waiting") + counts["waiting"],
+            validated=F("validated") + counts["validated"],
+            skipped=F("skipped") + skipped,
+            batches=F("batches") + 1,
+            heartbeat_at=timezone.now(),
+        )
+        return lines[-1].pk
+
+
+def line_link_subquery():
+    return Subquery(SoLine.objects.filter(so_line_id=OuterRef("ref_line_id")).values("pk")[:1])

@@ -1,0 +1,425 @@
+"""Booking: schedule rows and the journal pairs they imply (S1, S3–S5, S8–S11).
+
+A ``Booker`` collects the rows of one transaction in memory and writes them set-based.
+Amounts are Decimals in the line's currency; periods are YYYYMM integers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from core.services import sum_exact
+
+from ..models import JournalEntry, ScheduleRow, SoLine
+from ..models.choices import Account, EntryType, RowKind, Source
+from .bulk import bulk_insert
+from .splits import schedule_split
+
+ZERO = Decimal("0")
+CL, REV, AR = Account.CONTRACT_LIABILITY, Account.REVENUE, Account.AR
+
+SCHEDULE_COLUMNS = (
+    "line_id",
+    "period",
+    "source",
+    "amount",
+    "amount_currency",
+    "kind",
+    "held",
+    "inbound_line_id",
+)
+JOURNAL_COLUMNS = (
+    "period",
+    "line_id",
+    "source_type",
+    "entry_type",
+    "dr_account",
+    "cr_account",
+    "amount",
+    "amount_currency",
+    "posted",
+    "inbound_line_id",
+)
+
+
+class Booker:
+    """Rows for one transaction; ``flush`` writes them (new SO lines must have ids by then)."""
+
+    def __init__(self, *, open_period: int):
+        self.open = open_period
+        self.rows: list[list] = []
+        self.entries: list[list] = []
+
+    def schedule(
+        self,
+        *,
+        line: SoLine,
+        period: int,
+        source: str,
+        amount: Decimal,
+        kind: str,
+        inbound_id: int | None,
+        held: bool = False,
+        catch_up: bool | None = None,
+        currency: str | None = None,
+    ) -> None:
+        """One schedule row at max(period, open) (S8) and, unless held or a source
+        conversion, the release / reversal pair it implies (S5). ``currency``: the line's,
+        when the caller has it at hand."""
+        if not amount:
+            return
+        booked = period if period > self.open else self.open
+        if catch_up is None:
+            catch_up = period < self.open
+        if catch_up and kind == RowKind.RELEASE:
+            kind = RowKind.CATCH_UP
+        if currency is None:
+            currency = line.currency
+        self.rows.append([line, booked, source, amount, currency, kind, held, inbound_id])
+        if held or kind == RowKind.CONVERSION:
+            return
+        # the pair ``entry`` would book: CL Dr / Revenue Cr; a reversal Revenue Dr / CL Cr
+        if amount > 0:
+            entry_type = EntryType.CATCH_UP if catch_up else EntryType.RELEASE
+            pair = [booked, line, source, entry_type, CL, REV, amount]
+        else:
+            pair = [booked, line, source, EntryType.REVERSAL, REV, CL, -amount]
+        pair += (currency, False, inbound_id)
+        self.entries.append(pair)
+
+    def releases(
+        self,
+        *,
+        line: SoLine,
+        parts: list[tuple[int, Decimal, bool]],
+        inbound_id: int | None,
+        held: bool,
+        currency: str,
+    ) -> None:
+        """``schedule(source=SO, kind=RELEASE, …)`` for each (period, amount, catch_up) of
+        ``parts``, in one call: a new line's release schedule is most of what a collection
+        books, so the per-row work is written out here once."""
+        open_period = self.open
+        rows, entries = self.rows, self.entries
+        so, release, catch_up_kind = Source.SO, RowKind.RELEASE, RowKind.CATCH_UP
+        for period, amount, catch_up in parts:
+            if not amount:
+                continue
+            booked = period if period > open_period else open_period
+            kind = catch_up_kind if catch_up else release
+            rows.append([line, booked, so, amount, currency, kind, held, inbound_id])
+            if held:
+                continue
+            if amount > 0:
+                entry_type = EntryType.CATCH_UP if catch_up else EntryType.RELEASE
+                entries.append(
+                    [booked, line, so, entry_type, CL, REV, amount, currency, False, inbound_id]
+                )
+            else:
+                entries.append(
+                    [
+                        booked,
+                        line,
+                        so,
+                        EntryType.REVERSAL,
+                        REV,
+                        CL,
+                        -amount,
+                        currency,
+                        False,
+                        inbound_id,
+                    ]
+                )
+
+    def entry(
+        self,
+        *,
+        line: SoLine,
+        period: int,
+        source_type: str,
+        entry_type: str,
+        dr: str,
+        cr: str,
+        amount: Decimal,
+        inbound_id: int | None,
+    ) -> None:
+        """A balanced pair (S3); a negative amount swaps the sides."""
+        if not amount:
+            return
+        if amount < 0:
+            dr, cr, amount = cr, dr, -amount
+        period = max(period, self.open)
+        self.entries.append(
+            [
+                period,
+                line,
+                source_type,
+                entry_type,
+                dr,
+                cr,
+                amount,
+                line.currency,
+                False,
+                inbound_id,
+            ]
+        )
+
+    def flush(self) -> tuple[int, int]:
+        _resolve_pks(self.rows, 0)
+        _resolve_pks(self.entries, 1)
+        rows = bulk_insert(
+            table=ScheduleRow._meta.db_table, columns=SCHEDULE_COLUMNS, rows=self.rows
+        )
+        entries = bulk_insert(
+            table=JournalEntry._meta.db_table, columns=JOURNAL_COLUMNS, rows=self.entries
+        )
+        self.rows, self.entries = [], []
+        return rows, entries
+
+
+def _resolve_pks(rows: list[list], index: int) -> None:
+    """Replace the SoLine at ``index`` of each row by its id (a line's rows are adjacent)."""
+    last = pk = None
+    for row in rows:
+        line = row[index]
+        if line is not last:
+            last, pk = line, line.pk
+        row[index] = pk
+
+
+class LineState:
+    """A line's schedule in the open and future periods: (period, source) → amount."""
+
+    def __init__(self):
+        self.amounts: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+
+    def add(self, period: int, source: str, amount: Decimal) -> None:
+        self.amounts[(period, source)] += amount
+
+    def get(self, period: int, source: str) -> Decimal:
+        return self.amounts.get((period, source), ZERO)
+
+    def periods(self, source: str) -> list[int]:
+        return sorted(p for (p, s), a in self.amounts.items() if s == source and a)
+
+
+def states_load(*, line_ids: list[int], open_period: int) -> dict[int, LineState]:
+    """The schedules of many lines in one query (open and future periods)."""
+    states: dict[int, LineState] = defaultdict(LineState)
+    if not line_ids:
+        return states
+    if connection.vendor == "postgresql":
+        rows = _states_rows_postgresql(line_ids, open_period)
+    else:
+        rows = (
+            ScheduleRow.objects.filter(line_id__in=line_ids, period__gte=open_period)
+            .values_list("line_id", "period", "source")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+    for line_id, period, source, total in rows:
+        states[line_id].add(period, source, sum_exact(total))
+    return states
+
+
+def _states_rows_postgresql(line_ids: list[int], open_period: int) -> list[tuple]:
+    """The same rows, looked up line by line through the line index (LATERAL): with
+    millions of schedule rows (clustered by line, so statistics underestimate how many
+    lines there are, or no statistics yet) ``line_id IN (…)`` can be planned as a scan of
+    the whole table for every batch."""
+    table = ScheduleRow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT l.id, s.period, s.source, s.total
+            FROM unnest(%s::bigint[]) AS l(id)
+            CROSS JOIN LATERAL (
+                SELECT period, source, sum(amount) AS total FROM {table}
+                WHERE line_id = l.id AND period >= %s
+                GROUP BY period, source
+            ) AS s
+            """,
+            [list(line_ids), open_period],
+        )
+        return cursor.fetchall()
+
+
+def _merged(parts, open_period: int) -> list[tuple[int, Decimal, bool]]:
+    """Parts of closed periods summed into the open period: (period, amount, catch_up)."""
+    out: dict[tuple[int, bool], Decimal] = {}
+    for period, amount in parts:
+        key = (open_period, True) if period < open_period else (period, False)
+        out[key] = out.get(key, ZERO) + amount
+    return [(p, a, c) for (p, c), a in sorted(out.items()) if a]
+
+
+def so_schedule_book(
+    *, booker: Booker, line: SoLine, state: LineState, inbound_id: int | None
+) -> None:
+    """S6–S8: the release schedule of a new SO line."""
+    currency = line.currency
+    parts = schedule_split(
+        total=line.ext_sll_prc.amount,
+        currency=currency,
+        method=line.rev_method,
+        start=line.rev_start_date,
+        end=line.rev_end_date,
+    )
+    if parts and parts[0][0] >= booker.open:
+        merged = [(period, amount, False) for period, amount in parts]  # nothing to catch up
+    else:
+        merged = _merged(parts, booker.open)
+    fresh = not state.amounts  # a new line: its state is exactly these parts
+    booker.releases(
+        line=line, parts=merged, inbound_id=inbound_id, held=line.hold, currency=currency
+    )
+    if fresh:
+        state.amounts.update(((period, Source.SO), amount) for period, amount, _ in merged)
+    else:
+        for period, amount, _ in merged:
+            state.add(period, Source.SO, amount)
+
+
+def so_update_book(
+    *,
+    booker: Booker,
+    line: SoLine,
+    state: LineState,
+    old: dict,
+    inbound_id: int | None,
+) -> None:
+    """S11: book the per-period difference between the old and the new SO values."""
+    currency = line.currency
+    before = schedule_split(
+        total=old["amount"],
+        currency=currency,
+        method=old["method"],
+        start=old["start"],
+        end=old["end"],
+    )
+    after = schedule_split(
+        total=line.ext_sll_prc.amount,
+        currency=currency,
+        method=line.rev_method,
+        start=line.start_date,
+        end=line.end_date,
+    )
+    delta: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for period, amount in after:
+        delta[period] += amount
+    for period, amount in before:
+        delta[period] -= amount
+    for period, amount, catch_up in _merged(delta.items(), booker.open):
+        _book_delta(
+            booker=booker,
+            line=line,
+            state=state,
+            period=period,
+            amount=amount,
+            catch_up=catch_up,
+            kind=RowKind.SO_UPDATE,
+            inbound_id=inbound_id,
+        )
+
+
+def _book_delta(*, booker, line, state, period, amount, catch_up, kind, inbound_id) -> None:
+    """A positive delta is unbilled (SO); a negative one comes off SO first, then INV."""
+    if amount > 0:
+        pieces = [(Source.SO, amount)]
+    else:
+        take_so = max(min(-amount, state.get(period, Source.SO)), ZERO)
+        pieces = [(Source.SO, -take_so), (Source.INV, amount + take_so)]
+    for source, piece in pieces:
+        if piece:
+            booker.schedule(
+                line=line,
+                period=period,
+                catch_up=catch_up,
+                source=source,
+                amount=piece,
+                kind=kind,
+                inbound_id=inbound_id,
+                held=line.hold,
+            )
+            state.add(period, source, piece)
+
+
+def billing_convert(
+    *,
+    booker: Booker,
+    line: SoLine,
+    state: LineState,
+    amount: Decimal,
+    start,
+    end,
+    inbound_id: int | None,
+) -> None:
+    """S9: an invoice (amount > 0) turns SO-source into INV-source over the periods its own
+    dates cover, at most what each period still has, the rest in the line's earliest
+    periods with SO-source left. A credit memo (amount < 0) turns INV back into SO, the rest
+    from the latest periods. Source conversions move no revenue: no journal pair."""
+    if not amount:
+        return
+    sign = 1 if line.ext_sll_prc.amount >= 0 else -1
+    to_inv = (amount > 0) == (sign > 0)
+    frm, to = (Source.SO, Source.INV) if to_inv else (Source.INV, Source.SO)
+    currency, held = line.currency, line.hold
+    shares = schedule_split(
+        total=abs(amount),
+        currency=currency,
+        method=line.rev_method,
+        start=start,
+        end=end,
+    )
+    merged: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for period, share in shares:
+        merged[max(period, booker.open)] += share
+    leftover = ZERO
+
+    def move(period: int, wanted: Decimal) -> Decimal:
+        have = sign * state.get(period, frm)
+        moved = max(min(wanted, have), ZERO)
+        if moved:
+            for source, piece in ((frm, -sign * moved), (to, sign * moved)):
+                booker.schedule(
+                    line=line,
+                    period=period,
+                    source=source,
+                    amount=piece,
+                    kind=RowKind.CONVERSION,
+                    inbound_id=inbound_id,
+                    held=held,
+                    currency=currency,
+                )
+                state.add(period, source, piece)
+        return moved
+
+    for period in sorted(merged):
+        leftover += merged[period] - move(period, merged[period])
+    if leftover > 0:
+        order = state.periods(frm)
+        for period in order if to_inv else reversed(order):
+            leftover -= move(period, leftover)
+            if leftover <= 0:
+                break
+
+
+def billing_initial_book(
+    *, booker: Booker, line: SoLine, tran_type: str, amount: Decimal, inbound_id: int | None
+) -> None:
+    """S4: INV → AR Dr / CL Cr; credit memos → CL Dr / AR Cr (their ESP is negative, so the
+    same pair with the sign swapped), in the open period."""
+    booker.entry(
+        line=line,
+        period=booker.open,
+        source_type=tran_type,
+        entry_type=EntryType.INITIAL,
+        dr=AR,
+        cr=CL,
+        amount=amount,
+        inbound_id=inbound_id,
+    )

@@ -1,0 +1,180 @@
+"""S10: manual actions on an SO line: hold (manual deferral), release, change revenue dates.
+Each marks the line for V7 and is audited; the line's contract is locked like a run (I10)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from core.exceptions import BusinessRuleRefused
+from core.services import audit_record, sum_exact
+
+from ..models import RevenueContract, ScheduleRow, SoLine
+from ..models.choices import EntryType, RowKind, Source
+from .ledger import CL, REV, Booker
+from .periods import period_open_locked
+from .splits import period_add, period_first_day, schedule_split
+
+ZERO = Decimal("0")
+
+
+def _locked(line: SoLine) -> tuple[SoLine, int]:
+    RevenueContract.objects.select_for_update().get(pk=line.contract_id)
+    line = SoLine.objects.select_for_update().get(pk=line.pk)
+    open_period = period_open_locked()
+    if open_period is None:
+        raise BusinessRuleRefused(rule="S1", message="no open period: open one first")
+    return line, open_period
+
+
+def _sums(line: SoLine, **filters) -> dict[tuple[int, str], Decimal]:
+    rows = (
+        ScheduleRow.objects.filter(line=line, **filters)
+        .values_list("period", "source")
+        .annotate(total=Sum("amount"))
+        .order_by("period", "source")
+    )
+    return {(p, s): sum_exact(t) for p, s, t in rows if sum_exact(t)}
+
+
+def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
+    """Hold: the line releases nothing from the open period on; what it had booked there
+    and later is reversed in the same periods and kept as held (deferred) rows."""
+    with transaction.atomic():
+        line, open_period = _locked(line)
+        if line.hold:
+            raise BusinessRuleRefused(
+                rule="S10", message=f"{line} is already on hold", field="hold"
+            )
+        booker = Booker(open_period=open_period)
+        for (period, source), total in _sums(line, period__gte=open_period, held=False).items():
+            booker.entry(
+                line=line,
+                period=period,
+                source_type=source,
+                entry_type=EntryType.REVERSAL,
+                dr=REV,
+                cr=CL,
+                amount=total,
+                inbound_id=None,
+            )
+        ScheduleRow.objects.filter(line=line, period__gte=open_period, held=False).update(held=True)
+        booker.flush()
+        line.hold = True
+        line.manually_released = True
+        line.save(update_fields=["hold", "manually_released", "updated_at"])
+        audit_record(
+            document=line,
+            actor=actor,
+            action="hold",
+            from_state="released",
+            to_state="hold",
+            comment=reason,
+        )
+    return line
+
+
+def so_line_release(*, line: SoLine, actor, reason: str = "") -> SoLine:
+    """Release a held line: everything due catches up in the open period, later periods
+    release in their own period."""
+    with transaction.atomic():
+        line, open_period = _locked(line)
+        if not line.hold:
+            raise BusinessRuleRefused(rule="S10", message=f"{line} is not on hold", field="hold")
+        booker = Booker(open_period=open_period)
+        for (period, source), total in _sums(line, held=True).items():
+            booker.entry(
+                line=line,
+                period=period,
+                source_type=source,
+                entry_type=EntryType.CATCH_UP if period <= open_period else EntryType.RELEASE,
+                dr=CL,
+                cr=REV,
+                amount=total,
+                inbound_id=None,
+            )
+        ScheduleRow.objects.filter(line=line, held=True).update(held=False)
+        booker.flush()
+        line.hold = False
+        line.manually_released = True
+        line.save(update_fields=["hold", "manually_released", "updated_at"])
+        audit_record(
+            document=line,
+            actor=actor,
+            action="release",
+            from_state="hold",
+            to_state="released",
+            comment=reason,
+        )
+    return line
+
+
+def so_line_dates_change(
+    *, line: SoLine, start: date, end: date, actor, reason: str = ""
+) -> SoLine:
+    """Change the revenue dates: the future rows are rebuilt over the new dates (each
+    source keeps its future total); if the new dates end before the future, that amount
+    is released in the open period. Recognized revenue is not touched."""
+    if not start or not end:
+        raise BusinessRuleRefused(rule="S10", message="give both dates", field="start_date")
+    if end < start:
+        raise BusinessRuleRefused(
+            rule="S10", message=f"end {end} is before start {start}", field="end_date"
+        )
+    with transaction.atomic():
+        line, open_period = _locked(line)
+        if (start, end) == (line.rev_start_date, line.rev_end_date):
+            return line
+        first_future = period_first_day(period_add(open_period, 1))
+        current = _sums(line, period__gt=open_period)
+        totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for (_, source), amount in current.items():
+            totals[source] += amount
+        target: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        for source, total in totals.items():
+            if end < first_future:
+                target[(open_period, source)] += total
+                continue
+            for period, part in schedule_split(
+                total=total,
+                currency=line.currency,
+                method=line.rev_method,
+                start=max(start, first_future),
+                end=end,
+            ):
+                target[(period, source)] += part
+        booker = Booker(open_period=open_period)
+        for key in sorted(set(current) | set(target)):
+            delta = target.get(key, ZERO) - current.get(key, ZERO)
+            booker.schedule(
+                line=line,
+                period=key[0],
+                source=key[1],
+                amount=delta,
+                kind=RowKind.DATE_CHANGE,
+                inbound_id=None,
+                held=line.hold,
+                catch_up=False,
+            )
+        booker.flush()
+        old = (line.rev_start_date, line.rev_end_date)
+        line.rev_start_date, line.rev_end_date = start, end
+        line.dates_changed = True
+        line.full_clean(exclude=["contract"])
+        line.save()
+        audit_record(
+            document=line,
+            actor=actor,
+            action="change revenue dates",
+            from_state=f"{old[0]}–{old[1]}",
+            to_state=f"{start}–{end}",
+            comment=reason,
+        )
+    return line
+
+
+__all__ = ["Source", "so_line_dates_change", "so_line_hold", "so_line_release"]

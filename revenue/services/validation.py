@@ -1,0 +1,170 @@
+"""V1–V13: the validation registry applied to staged lines, a batch at a time.
+
+Everything a rule needs about other lines (their SO line, duplicates, collected RORDs)
+is loaded once per batch by ``ValidationContext``; ``line_errors`` itself runs no query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from core.services import sum_exact
+
+from ..models import InboundLine, SoLine, ValidationRule
+from ..models.choices import LineStatus, TranType
+
+MANDATORY_SO = ("ext_lst_prc", "ext_sll_prc", "ord_qty", "curr", "f_cur", "so_line_id")
+MANDATORY_BILL = (
+    "ext_sll_prc",
+    "curr",
+    "f_cur",
+    "so_line_id",
+    "inv_line_id",
+    "inv_date",
+    "inv_num",
+)
+MANDATORY = {
+    TranType.SO: (*MANDATORY_SO, "so_date"),
+    TranType.INV: (*MANDATORY_SO, "inv_qty", "inv_line_id", "inv_date", "inv_num"),
+    TranType.RORD: (*MANDATORY_SO, "so_date", "orig_so_line_id"),
+    TranType.CM_RO: (*MANDATORY_BILL, "orig_so_line_id"),
+    TranType.CM: MANDATORY_BILL,
+    TranType.CM_R: MANDATORY_BILL,
+}
+WAITING = "INB-004"
+
+
+def rules_enabled() -> dict[str, ValidationRule]:
+    return {rule.code: rule for rule in ValidationRule.objects.filter(enabled=True)}
+
+
+@dataclass
+class ValidationContext:
+    rules: dict[str, ValidationRule]
+    so_lines: dict[str, SoLine]
+    conflicts: set[tuple[int, str, str]] = field(default_factory=set)
+    reduced: dict[int, Decimal] = field(default_factory=dict)  # line pk → Σ collected RORD ESP
+    has_rord: set[int] = field(default_factory=set)
+    # TRAN_TYPE → the enabled rules that check it (``ValidationRule.types`` parsed once)
+    by_type: dict[str, dict[str, ValidationRule]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for code, rule in self.rules.items():
+            for kind in rule.types:
+                self.by_type.setdefault(kind, {})[code] = rule
+
+    @classmethod
+    def load(
+        cls, *, lines: list[InboundLine], so_lines: dict[str, SoLine], rules
+    ) -> ValidationContext:
+        ctx = cls(rules=rules, so_lines=so_lines)
+        if "INB-005" in rules:
+            keys = {line.line_key for line in lines if line.line_key}
+            batches = {line.batch_id for line in lines}
+            groups = (
+                InboundLine.objects.filter(batch_id__in=batches, line_key__in=keys)
+                .values_list("batch_id", "tran_type", "line_key")
+                .annotate(n=Count("content_hash", distinct=True))
+                .filter(n__gt=1)
+                .order_by()
+            )
+            ctx.conflicts = {(b, t, k) for b, t, k, _ in groups}
+        if any(line.tran_type in (TranType.RORD, TranType.CM_RO) for line in lines):
+            pks = [so.pk for so in so_lines.values()]
+            rords = (
+                InboundLine.objects.filter(
+                    line_id__in=pks, tran_type=TranType.RORD, status=LineStatus.COLLECTED
+                )
+                .values_list("line_id")
+                .annotate(total=Sum("ext_sll_prc"))
+                .order_by()
+            )
+            ctx.reduced = {pk: sum_exact(total, places=6) for pk, total in rords}
+            ctx.has_rord = set(ctx.reduced)
+        return ctx
+
+
+def _error(rule: ValidationRule, message: str, field: str = "") -> dict[str, str]:
+    return {
+        "code": rule.code,
+        "rule": rule.rule,
+        "field": field,
+        "message": f"{rule.code} ({rule.rule}): {rule.message}{': ' + message if message else ''}",
+    }
+
+
+def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str]]:
+    """Every enabled rule that ``line`` fails, in registry order (plus its parse errors)."""
+    kind = line.tran_type
+    errors = list(line.parse_errors)
+    if not kind:
+        return errors
+    reviewed = kind == TranType.RORD and line.rord_review_completed == "Y"
+    checks = ctx.by_type.get(kind, {})
+
+    def rule(code: str) -> ValidationRule | None:
+        found = checks.get(code)
+        if found is not None and reviewed and found.skipped_when_reviewed:
+            return None  # I5: only V6 / V7 are skipped
+        return found
+
+    broken = {e.get("field") for e in errors}
+    if r := rule("INB-001"):
+        missing = [
+            name.upper()
+            for name in MANDATORY[kind]
+            if name.upper() not in broken and getattr(line, name) in (None, "")
+        ]
+        if missing:
+            errors.append(_error(r, f"{', '.join(missing)} missing", missing[0]))
+    esp, elp = line.ext_sll_prc, line.ext_lst_prc
+    if (r := rule("RPRO-00030")) and not line.orig_so_line_id:
+        errors.append(_error(r, "", "ORIG_SO_LINE_ID"))
+    if (r := rule("RPRO-00058")) and esp is not None and esp >= 0:
+        errors.append(_error(r, f"got {esp}", "EXT_SLL_PRC"))
+    if (r := rule("INB-002")) and elp is not None and elp >= 0:
+        errors.append(_error(r, f"got {elp}", "EXT_LST_PRC"))
+    if (r := rule("RPRO-00072")) and line.ord_qty is not None and line.ord_qty <= 0:
+        errors.append(_error(r, f"got {line.ord_qty}", "ORD_QTY"))
+    if (r := rule("INB-003")) and (line.cancel_flag or line.return_flag):
+        flags = f"CANCEL_FLAG '{line.cancel_flag}', RETURN_FLAG '{line.return_flag}'"
+        errors.append(_error(r, flags, "CANCEL_FLAG" if line.cancel_flag else "RETURN_FLAG"))
+    if (r := rule("INB-005")) and (line.batch_id, kind, line.line_key) in ctx.conflicts:
+        key = "SO_LINE_ID" if kind in (TranType.SO, TranType.RORD) else "INV_LINE_ID"
+        errors.append(_error(r, f"{line.line_key} in batch {line.batch_id}", key))
+
+    if kind == TranType.SO or not line.ref_line_id:
+        return errors
+    so = ctx.so_lines.get(line.ref_line_id)
+    if so is None:
+        if r := rule(WAITING):
+            ref = "ORIG_SO_LINE_ID" if kind in (TranType.RORD, TranType.CM_RO) else "SO_LINE_ID"
+            errors.append(_error(r, line.ref_line_id, ref))
+        return errors
+    _so_line_rules(line, so, ctx, rule, errors)
+    return errors
+
+
+def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
+    start = line.start_date or line.so_date
+    if (r := rule("RPRO-00353")) and (
+        (start and start < so.start_date) or (line.end_date and line.end_date > so.end_date)
+    ):
+        dates = f"{start or '?'}–{line.end_date or '?'} vs {so.start_date}–{so.end_date}"
+        errors.append(_error(r, dates, "END_DATE"))
+    if (r := rule("RPRO-00356")) and so.marked_for_v7:
+        why = "dates changed" if so.dates_changed else "held / released by hand"
+        errors.append(_error(r, f"{so.so_line_id}: {why}"))
+    if (r := rule("RPRO-00082")) and line.curr and line.curr != so.currency:
+        errors.append(_error(r, f"{line.curr} vs {so.currency}", "CURR"))
+    if (r := rule("RPRO-00357")) and line.ext_sll_prc is not None:
+        remaining = so.ext_sll_prc.amount + ctx.reduced.get(so.pk, Decimal(0))
+        if abs(line.ext_sll_prc) > abs(remaining):
+            errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
+    if (r := rule("RPRO-00620")) and so.return_flag == "Y":
+        errors.append(_error(r, so.so_line_id))
+    if (r := rule("RPRO-00683")) and so.pk not in ctx.has_rord:
+        errors.append(_error(r, so.so_line_id, "ORIG_SO_LINE_ID"))
