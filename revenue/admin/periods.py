@@ -1,0 +1,288 @@
+"""Periods (S1, S2): open / closed months, closing through the service, GL transfer files."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Sum
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django_fsm.admin import FSMAdminMixin
+
+from core.exceptions import BusinessRuleRefused
+
+from ..forms import PeriodOpenForm
+from ..models import JournalEntry, Period
+from ..models.periods import period_label
+from ..services.periods import period_close, period_open, period_parse, trial_balance
+from .common import AttachingChangeList, RevenueAdmin, amount_text, badge
+from .journal import BalanceRow, CurrencyTotal
+
+CLOSE_INTRO = (
+    "S2: every entry of the period is posted, held rows roll into the next month, the "
+    "trial balance is kept and the GL transfer file is written; then the next month opens. "
+    "Nothing is ever booked into a closed period again (S1)."
+)
+
+
+def balance_from_json(rows: list[dict]) -> list[CurrencyTotal]:
+    totals: dict[str, CurrencyTotal] = {}
+    for row in rows:
+        line = BalanceRow(
+            row["account"], row["currency"], Decimal(row["dr"]), Decimal(row["cr"]), row["n"]
+        )
+        totals.setdefault(row["currency"], CurrencyTotal(row["currency"])).rows.append(line)
+    return list(totals.values())
+
+
+@admin.register(Period)
+class PeriodAdmin(FSMAdminMixin, RevenueAdmin):
+    fsm_fields = ["status"]
+    change_list_template = "admin/revenue/period/change_list.html"
+    change_form_template = "admin/revenue/period/change_form.html"
+    list_display = (
+        "period_text",
+        "status_badge",
+        "opened_at",
+        "closed_at",
+        "closed_by",
+        "entry_count",
+        "debits",
+        "credits",
+        "gl_link",
+    )
+    list_display_links = ("period_text",)
+    list_filter = ("status",)
+    list_select_related = ("closed_by",)
+    fields = ("period_text", "status_badge", "opened_at", ("closed_at", "closed_by"), "gl_link")
+    readonly_fields = flatten(fields)
+
+    @staticmethod
+    def get_fsm_block_label(fsm_field_name):
+        return "Period"
+
+    def has_add_permission(self, request):
+        return False  # S1: the first period is opened below; the rest by closing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status == Period.Status.CLOSED:
+            return False  # S1: a closed period never changes; its page is a view
+        return super().has_change_permission(request, obj)
+
+    def has_close_permission(self, request):
+        return request.user.has_perm("revenue.close_period")
+
+    # --- list ---------------------------------------------------------------------------
+    def get_changelist(self, request, **kwargs):
+        return AttachingChangeList
+
+    def attach_page(self, rows) -> None:
+        """Entry counts and totals per currency of the page's periods: one query."""
+        sums = (
+            JournalEntry.objects.filter(period__in=[p.pk for p in rows])
+            .values_list("period", "amount_currency")
+            .annotate(n=Count("pk"), total=Sum("amount"))
+            .order_by("period", "amount_currency")
+        )
+        counts, totals = defaultdict(int), defaultdict(list)
+        for period, currency, n, total in sums:
+            counts[period] += n
+            totals[period].append((amount_text(total, currency), currency))
+        for row in rows:
+            row._entries, row._totals = counts[row.pk], totals[row.pk]
+
+    @admin.display(description="period", ordering="id")
+    def period_text(self, obj):
+        return format_html("{} <span class='quiet'>({})</span>", obj.label, obj.pk)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="entries")
+    def entry_count(self, obj):
+        count = getattr(obj, "_entries", None)
+        if count is None:
+            count = JournalEntry.objects.filter(period=obj.pk).count()
+        url = reverse("admin:revenue_journalentry_changelist") + f"?period={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, count)
+
+    def _totals(self, obj):
+        totals = getattr(obj, "_totals", None) or []
+        if not totals:
+            return "—"
+        return format_html_join(
+            "", '<div class="contra-num">{} <span class="revenue-cur">{}</span></div>', totals
+        )
+
+    @admin.display(description="debits")
+    def debits(self, obj):
+        return self._totals(obj)  # S3: every entry is a balanced pair
+
+    @admin.display(description="credits")
+    def credits(self, obj):
+        return self._totals(obj)
+
+    @admin.display(description="GL transfer file")
+    def gl_link(self, obj):
+        if not obj.gl_file:
+            return "—"
+        url = reverse("admin:revenue_period_gl", args=[obj.pk])
+        return format_html(
+            '<a href="{}" class="revenue-download" title="Download the GL transfer file">{}</a>',
+            url,
+            os.path.basename(obj.gl_file.name),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        open_period = Period.objects.filter(status=Period.Status.OPEN).first()
+        extra_context = {
+            **(extra_context or {}),
+            "open_period": open_period,
+            "can_close": self.has_close_permission(request) and open_period is not None,
+            "can_open": request.user.has_perm("revenue.add_period") and not Period.objects.exists(),
+        }
+        return super().changelist_view(request, extra_context)
+
+    # --- change page --------------------------------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            **self.history_context(request, object_id),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        period = self.get_object(request, object_id)
+        if period is not None:
+            rows = period.trial_balance if period.status == Period.Status.CLOSED else None
+            extra_context["balance"] = balance_from_json(
+                rows if rows is not None else trial_balance(period=period.pk)
+            )
+            extra_context["entries_url"] = (
+                reverse("admin:revenue_journalentry_changelist") + f"?period={period.pk}"
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        """Nothing to save: a period changes only through period_close (S2)."""
+
+    def log_change(self, request, obj, message):
+        """The close is in the audit trail (core.AuditEvent); no empty 'changed' entry."""
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        if transition_name != "close":
+            self.message_user(request, f"{transition_name}: not offered here.", messages.ERROR)
+            return False
+        return self._close(request, obj.pk)
+
+    def _close(self, request, period_id: int) -> bool:
+        try:
+            closed = period_close(actor=request.user, through=period_id)
+        except BusinessRuleRefused as refusal:
+            self.message_refusal(request, refusal)
+            return False
+        opened = Period.objects.filter(status=Period.Status.OPEN).first()
+        names = ", ".join(period_label(p.pk) for p in closed)
+        self.message_user(
+            request,
+            f"S2: {names} closed: entries posted, GL transfer file written; "
+            f"{opened.label if opened else 'no period'} is open.",
+            messages.SUCCESS,
+        )
+        return True
+
+    # --- views: close, open first, GL download ------------------------------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("close/", view(self.close_view), name="revenue_period_close"),
+            path("open/", view(self.open_view), name="revenue_period_open"),
+            path("<path:object_id>/gl/", view(self.gl_view), name="revenue_period_gl"),
+            *super().get_urls(),
+        ]
+
+    def close_view(self, request):
+        if not self.has_close_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:revenue_period_changelist")
+        if request.method == "POST":
+            period_id = request.POST.get("period", "")
+            if period_id.isdigit():
+                self._close(request, int(period_id))
+            return HttpResponseRedirect(changelist)
+        period = Period.objects.filter(status=Period.Status.OPEN).first()
+        if period is None:
+            self.message_user(request, "S1: no open period to close.", messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        entries = JournalEntry.objects.filter(period=period.pk)
+        facts = format_html(
+            "{} entries, {} not posted yet · file GL_{}.csv",
+            entries.count(),
+            entries.filter(posted=False).count(),
+            period.pk,
+        )
+        return self.admin_page(
+            request,
+            "admin/revenue/action_confirm.html",
+            {
+                "title": f"Close period {period.label}?",
+                "intro": CLOSE_INTRO,
+                "objects": [(period, facts)],
+                "hidden": {"period": period.pk},
+                "submit_label": f"Close {period.label}",
+                "cancel_url": changelist,
+                "danger": True,
+            },
+        )
+
+    def open_view(self, request):
+        if not request.user.has_perm("revenue.add_period"):
+            raise PermissionDenied
+        form = PeriodOpenForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                period = period_open(
+                    period=period_parse(form.cleaned_data["period"]), actor=request.user
+                )
+            except BusinessRuleRefused as refusal:
+                form.add_error("period" if refusal.field == "period" else None, str(refusal))
+            else:
+                self.message_user(request, f"S1: {period.label} is open.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:revenue_period_changelist"))
+        return self.admin_page(
+            request,
+            "admin/revenue/action_confirm.html",
+            {
+                "title": "Open the first period",
+                "intro": "S1: a period is a calendar month. Exactly one is open; the ledger "
+                "books into it and moves forward only by closing it.",
+                "form": form,
+                "submit_label": "Open period",
+                "cancel_url": reverse("admin:revenue_period_changelist"),
+            },
+        )
+
+    def gl_view(self, request, object_id):
+        period = get_object_or_404(Period, pk=object_id)
+        if not self.has_view_permission(request, period):
+            raise PermissionDenied
+        if not period.gl_file:
+            raise Http404("This period has no GL transfer file (it is not closed).")
+        return FileResponse(
+            period.gl_file.open("rb"),
+            as_attachment=True,
+            filename=os.path.basename(period.gl_file.name),
+            content_type="text/csv",
+        )

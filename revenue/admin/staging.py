@@ -1,0 +1,97 @@
+"""How a staged line reads in the admin: its status badge, errors and raw row (I2, V12)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.html import format_html_join
+
+from ..models import InboundLine
+from ..models.choices import LineStatus
+from ..services.parsing import COLUMNS, FIELD_OF
+from ..services.validation import WAITING
+from .common import badge
+
+STATUS_LABELS = {
+    LineStatus.NEW: "New",
+    LineStatus.COLLECTED: "Collected",
+    LineStatus.ERROR: "Error",
+}
+
+
+def line_badge(line: InboundLine) -> str:
+    if line.status == LineStatus.ERROR and line.error_codes == WAITING:
+        return badge("WAITING", "Waiting", "V12: retried when its SO line is collected")
+    return badge(line.status, STATUS_LABELS.get(line.status, line.status))
+
+
+ERROR_LINE = (
+    '<div class="revenue-error"><code>{}</code> <span class="revenue-rule">{}</span> {}</div>'
+)
+
+
+def error_lines(line: InboundLine) -> str:
+    """code, rule and message, one per line; the message's own 'CODE (Vn):' prefix is not
+    repeated."""
+    rows = []
+    for error in line.errors or []:
+        code, rule = error.get("code", ""), error.get("rule", "")
+        message = error.get("message", "")
+        if code and message.startswith(code):
+            message = message[len(code) :].lstrip()
+            if rule and message.startswith(f"({rule})"):
+                message = message[len(rule) + 2 :]
+            message = message.lstrip(" :")
+        rows.append((code, rule, message))
+    return (
+        format_html_join(
+            "",
+            ERROR_LINE,
+            rows,
+        )
+        or "—"
+    )
+
+
+def plain(value):
+    """Typed values as an accountant reads them: 5 not 5.000000."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else value
+
+
+def raw_rows(line: InboundLine) -> list[dict]:
+    """The row as received next to what was parsed, with each column's parse problem."""
+    problems: dict[str, list[str]] = {}
+    for error in line.parse_errors or []:
+        problems.setdefault(error.get("field") or "", []).append(error.get("message", ""))
+    rows = []
+    for column in COLUMNS:
+        received = line.raw.get(column)
+        parsed = getattr(line, FIELD_OF[column])
+        rows.append(
+            {
+                "column": column,
+                "received": received,
+                "present": column in line.raw,
+                "parsed": plain(parsed),
+                "problems": problems.pop(column, []),
+            }
+        )
+    for column, value in line.raw.items():
+        if column not in COLUMNS:
+            rows.append(
+                {
+                    "column": column,
+                    "received": value,
+                    "present": True,
+                    "parsed": "",
+                    "problems": [],
+                    "unknown": True,
+                }
+            )
+    rows += [
+        {"column": "(row)", "received": "", "present": False, "parsed": "", "problems": texts}
+        for texts in problems.values()
+    ]
+    return rows

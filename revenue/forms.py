@@ -1,0 +1,154 @@
+"""Admin forms of the revenue sub-ledger. They only collect input: the services decide."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.html import format_html
+
+from .models import InboundLine, ProfileSetting
+from .models.choices import TranType
+from .services.inbound import EDITABLE_FIELDS
+
+FLAG_CHOICES = [("", "—"), ("Y", "Y"), ("N", "N")]
+REVIEW_CHOICES = [("N", "N"), ("Y", "Y")]
+
+
+class PlainTextWidget(forms.Widget):
+    """Shows a value that cannot be changed here, without an input."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<span class="revenue-readonly">{}</span>', value or "—")
+
+
+# --- inbound staging (I1, I4, I5) --------------------------------------------------------
+
+
+class InboundUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or JSON file",
+        help_text=(
+            "A CSV with a header row (UTF-8) or a JSON array of objects, with the interchange "
+            "column names (TRAN_TYPE, SO_LINE_ID, EXT_SLL_PRC…). Every row is staged; values "
+            "that cannot be parsed stay on their line as INB-000 errors (I2)."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
+    )
+
+
+class InboundLineForm(forms.ModelForm):
+    """The typed fields of a staged line (I4). Saved through ``inbound_line_update``."""
+
+    cancel_flag = forms.ChoiceField(label="CANCEL_FLAG", choices=FLAG_CHOICES, required=False)
+    return_flag = forms.ChoiceField(label="RETURN_FLAG", choices=FLAG_CHOICES, required=False)
+    rord_review_completed = forms.ChoiceField(
+        label="RORD Review Completed",
+        choices=REVIEW_CHOICES,
+        required=False,
+        help_text="I5: Y skips V6 and V7 for this RORD line at the next collection.",
+    )
+
+    class Meta:
+        model = InboundLine
+        fields = EDITABLE_FIELDS
+        widgets = {
+            "curr": forms.TextInput(attrs={"size": 4}),
+            "f_cur": forms.TextInput(attrs={"size": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            value = self.initial.get(name)
+            if isinstance(field, forms.DecimalField) and isinstance(value, Decimal):
+                self.initial[name] = format(value.normalize(), "f")  # 5, not 5.000000
+        review = self.fields.get("rord_review_completed")
+        if review is not None and self.instance.tran_type != TranType.RORD:
+            review.disabled = True
+            review.widget = PlainTextWidget()
+            review.help_text = "I5: only RORD lines carry a review flag."
+
+
+class InboundReviewListForm(forms.ModelForm):
+    """The inline RORD Review Completed column of the inbound list (I5)."""
+
+    rord_review_completed = forms.ChoiceField(
+        label="RORD Review Completed", choices=REVIEW_CHOICES, required=False
+    )
+    can_review = True
+
+    class Meta:
+        model = InboundLine
+        fields = ("rord_review_completed",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        line = self.instance
+        editable = self.can_review and line.tran_type == TranType.RORD and not line.is_collected
+        if not editable:
+            field = self.fields["rord_review_completed"]
+            field.disabled = True
+            field.widget = PlainTextWidget()
+            if line.tran_type != TranType.RORD:
+                self.initial["rord_review_completed"] = ""
+
+
+def review_list_form(*, can_review: bool) -> type[InboundReviewListForm]:
+    return type("InboundReviewListForm", (InboundReviewListForm,), {"can_review": can_review})
+
+
+# --- SO lines (S10) -------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept in the line's history.",
+    )
+
+
+class DatesChangeForm(ReasonForm):
+    start_date = forms.DateField(
+        label="New revenue start", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end_date = forms.DateField(
+        label="New revenue end", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    field_order = ["start_date", "end_date", "reason"]
+
+
+# --- periods (S1, S2) -----------------------------------------------------------------------
+
+
+class PeriodOpenForm(forms.Form):
+    period = forms.CharField(
+        label="First open period",
+        max_length=6,
+        help_text="YYYYMM, e.g. 202601. Only while the ledger has no entries (S1).",
+        widget=forms.TextInput(attrs={"size": 8, "placeholder": "YYYYMM", "autofocus": True}),
+    )
+
+
+# --- settings (V rules, P6) -----------------------------------------------------------------
+
+
+class ProfileSettingForm(forms.ModelForm):
+    """A choice list when the setting has allowed values (Y/N), a text box otherwise."""
+
+    class Meta:
+        model = ProfileSetting
+        fields = ("value",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = self.instance.allowed_values if self.instance.pk else []
+        if allowed:
+            self.fields["value"] = forms.ChoiceField(
+                label="value", choices=[(v, v) for v in allowed]
+            )
+        else:
+            self.fields["value"].widget.attrs["size"] = 8
