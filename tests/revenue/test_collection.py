@@ -1,0 +1,243 @@
+"""I6–I10: collection runs, order of types, exactly-once, kills, locks, the Celery task."""
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.models import Count
+
+from revenue.models import CollectionRun, InboundLine, JournalEntry, RevenueContract, ScheduleRow
+from revenue.services import collection as collection_service
+from revenue.services.collection import CollectionKilled, collection_collect
+from revenue.tasks import collect_inbound_task
+from tests.revenue.conftest import D
+
+COLS = (
+    "TRAN_TYPE,SO_NUM,SO_LINE_ID,SO_DATE,INV_NUM,INV_LINE_ID,INV_DATE,ORD_QTY,INV_QTY,"
+    "EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR,START_DATE,END_DATE,REV_METHOD"
+)
+
+
+def rows(n: int, contracts: int = 10, with_invoices: bool = True) -> str:
+    """n SO lines over 12 months in ``contracts`` contracts; invoices listed first on purpose."""
+    so = [
+        f"SO,C{i % contracts},C{i % contracts}-{i},2026-01-01,,,,1,,{100 + i},{100 + i},USD,USD,"
+        "2026-01-01,2026-12-31,RATABLE_MONTHLY"
+        for i in range(n)
+    ]
+    inv = [
+        f"INV,C{i % contracts},C{i % contracts}-{i},,IV,IV-{i},2026-01-02,1,1,{100 + i},{100 + i},"
+        "USD,USD,,,"
+        for i in range(0, n, 3)
+    ]
+    return COLS + "\n" + "\n".join((inv if with_invoices else []) + so)
+
+
+def ledger_fingerprint():
+    return (
+        sorted(ScheduleRow.objects.values_list("line__so_line_id", "period", "source", "amount")),
+        sorted(
+            JournalEntry.objects.values_list(
+                "line__so_line_id", "period", "entry_type", "dr_account", "amount"
+            )
+        ),
+    )
+
+
+def test_i7_so_lines_first_then_invoices_whatever_the_file_order(ledger):
+    """I7: the INVs are listed before their SO lines and are still collected in one run."""
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(9))
+    assert ledger.collect().strip().endswith("collected 12, stopped 0, waiting 0")
+
+
+def test_i8_a_run_is_recorded_with_counts_and_status(ledger):
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(6) + "\nINV,C0,NOPE-1,,IV,IV-X,2026-01-02,1,1,5,5,USD,USD,,,")
+    ledger.collect()
+    run = CollectionRun.objects.get()
+    assert (run.trigger, run.status, run.total, run.processed) == ("COMMAND", "SUCCEEDED", 9, 9)
+    assert (run.collected, run.stopped, run.waiting) == (8, 0, 1)
+    assert run.started_at <= run.finished_at and run.percent == 100 and run.period == 202601
+
+
+def test_i9_a_run_killed_half_way_leaves_lines_whole_and_the_rerun_collects_each_once(
+    ledger, monkeypatch
+):
+    """I9: an exception after two batches (a killed worker) keeps every line either fully
+    collected or untouched; the next run collects the rest exactly once."""
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(30))
+    real = collection_service._collect_batch
+    calls = {"n": 0}
+
+    def dying(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise CollectionKilled("worker killed")
+        return real(**kwargs)
+
+    monkeypatch.setattr(collection_service, "_collect_batch", dying)
+    with pytest.raises(CollectionKilled):
+        collection_collect(trigger="COMMAND", batch_size=7)
+    collected = InboundLine.objects.filter(status="COLLECTED")
+    assert collected.count() == 14  # two whole batches, nothing of the third
+    assert ScheduleRow.objects.values("line").distinct().count() == 14
+    assert not ScheduleRow.objects.exclude(line__transactions__status="COLLECTED").exists()
+
+    monkeypatch.setattr(collection_service, "_collect_batch", real)
+    run = collection_collect(trigger="COMMAND", batch_size=7)
+    assert (run.collected, run.stopped) == (40 - 14, 0)
+    assert not InboundLine.objects.exclude(status="COLLECTED").exists()
+    per_line = ScheduleRow.objects.values("line").annotate(n=Count("id"))
+    assert {row["n"] for row in per_line} == {12, 36}  # 12 releases (+ 2 × 12 if billed)
+    initial = JournalEntry.objects.filter(entry_type="INITIAL")
+    assert initial.count() == 10 and initial.values("inbound_line").distinct().count() == 10
+
+    # the same lines collected in one go give the same ledger
+    fingerprint = ledger_fingerprint()
+    InboundLine.objects.update(status="NEW", line=None)
+    JournalEntry.objects.all().delete()
+    ScheduleRow.objects.all().delete()
+    from revenue.models import SoLine
+
+    SoLine.objects.all().delete()
+    collection_collect(trigger="COMMAND", batch_size=1000)
+    assert ledger_fingerprint() == fingerprint
+
+
+def test_a_line_that_breaks_the_code_is_stopped_alone_and_the_run_goes_on(ledger, monkeypatch):
+    """A job never dies on one bad line: an unexpected error stops that line (INB-999)."""
+    from revenue.services import processing
+
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(5, with_invoices=False))
+    real = processing.BatchProcessor._collect_so
+
+    def fragile(self, line):
+        if line.so_line_id == "C2-2":
+            raise ValueError("boom")
+        return real(self, line)
+
+    monkeypatch.setattr(processing.BatchProcessor, "_collect_so", fragile)
+    run = collection_collect(trigger="COMMAND")
+    assert (run.status, run.collected, run.stopped) == ("SUCCEEDED", 4, 1)
+    broken = InboundLine.objects.get(so_line_id="C2-2")
+    assert broken.error_codes == "INB-999" and "ValueError: boom" in broken.errors[0]["message"]
+
+
+def test_i6_beat_task_records_a_run_only_when_there_is_work(ledger):
+    """I6: the beat job runs the same service; with nothing staged it records nothing."""
+    ledger.cmd("revenue_period", "open", "202601")
+    assert collect_inbound_task.apply().get()["status"] == "nothing to collect"
+    assert not CollectionRun.objects.exists()
+    ledger.stage(rows(3, with_invoices=False))
+    result = collect_inbound_task.apply().get()
+    assert result["status"] == "SUCCEEDED" and result["collected"] == 3
+    assert CollectionRun.objects.get().trigger == "BEAT"
+    # a finished run handed to the task again does nothing (idempotent, safe to retry)
+    again = collect_inbound_task.apply(kwargs={"run_id": result["run"]}).get()
+    assert again["collected"] == 3 and CollectionRun.objects.count() == 1
+    # a valid RORD waiting for its processing does not make beat record empty runs
+    ledger.stage(
+        "TRAN_TYPE,SO_LINE_ID,ORIG_SO_LINE_ID,SO_DATE,ORD_QTY,EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR\n"
+        "RORD,R-1,C0-0,2026-03-01,1,-10,-10,USD,USD"
+    )
+    assert collect_inbound_task.apply().get()["status"] == "SUCCEEDED"
+    assert collect_inbound_task.apply().get()["status"] == "nothing to collect"
+    assert InboundLine.objects.get(so_line_id="R-1").status == "NEW"
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_i6_collect_now_through_a_real_worker(embedded_worker, tmp_path, admin_user):
+    """I6: *Collect now* queues a run; a real Celery worker on the broker collects it."""
+    from tests.revenue.conftest import Ledger
+
+    ledger = Ledger(tmp_path)
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(12))
+    run = collection_service.collection_request(actor=admin_user)
+    for _ in range(300):
+        run.refresh_from_db()
+        if not run.is_active:
+            break
+        threading.Event().wait(0.1)
+    assert run.status == "SUCCEEDED" and run.collected == 16, run.message
+    assert run.task_id
+
+
+pg_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL row locks (CI runs it)"
+)
+
+
+@pytest.mark.postgres
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_i10_a_contract_locked_by_another_run_is_left_for_later(tmp_path):
+    """I10: while another transaction holds contract C0, a run skips C0's lines and
+    collects the others; the next run collects C0."""
+    from tests.revenue.conftest import Ledger
+
+    ledger = Ledger(tmp_path)
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(10, contracts=2, with_invoices=False))
+    RevenueContract.objects.create(rc_key="C0")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_contract():
+        try:
+            with transaction.atomic():
+                RevenueContract.objects.select_for_update().get(rc_key="C0")
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_contract)
+    holder.start()
+    holding.wait(10)
+    try:
+        run = collection_collect(trigger="COMMAND")
+    finally:
+        release.set()
+        holder.join()
+    assert (run.collected, run.skipped) == (5, 5)
+    assert set(InboundLine.objects.filter(status="NEW").values_list("so_num", flat=True)) == {"C0"}
+    assert collection_collect(trigger="COMMAND").collected == 5
+
+
+@pytest.mark.postgres
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_i10_parallel_runs_share_the_work_and_collect_each_line_once(tmp_path):
+    """I10: two runs at once on different workers: every line collected exactly once."""
+    from tests.revenue.conftest import Ledger
+
+    ledger = Ledger(tmp_path)
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(200, contracts=40, with_invoices=False))
+    barrier = threading.Barrier(2)
+    runs = []
+
+    def work():
+        try:
+            barrier.wait()
+            runs.append(collection_collect(trigger="API", batch_size=10))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(run.collected for run in runs) <= 200 and all(r.status == "SUCCEEDED" for r in runs)
+    leftover = InboundLine.objects.filter(status="NEW").count()
+    if leftover:  # lines skipped because the other run held their contract at that moment
+        collection_collect(trigger="COMMAND")
+    assert InboundLine.objects.filter(status="COLLECTED").count() == 200
+    assert ScheduleRow.objects.count() == 200 * 12
+    assert JournalEntry.objects.filter(period=202601).count() == 200
+    assert ledger.nets()[(202601, "REVENUE")] == -sum(D(100 + i) for i in range(200)) / 12
