@@ -1,4 +1,14 @@
-from .orders import Order, OrderItem, OrderKind, OrderStatus
+from .billing import (
+    BillingRun,
+    CreditMemo,
+    CreditMemoLine,
+    CreditMemoSource,
+    CreditMemoStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
+from .orders import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
 from .reference import (
     Account,
     BillingFrequency,
@@ -13,6 +23,15 @@ from .reference import (
 
 __all__ = [
     "Account",
+    "BillingRun",
+    "CreditMemo",
+    "CreditMemoLine",
+    "CreditMemoSource",
+    "CreditMemoStatus",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "ReductionOrder",
     "BillingFrequency",
     "BillingType",
     "ChargeType",

@@ -90,6 +90,12 @@ class Order(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = user_stamp()
+    revenue_batch_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Inbound batch of the SO / RORD lines its activation staged (O9, R9).",
+    )
 
     class Meta:
         ordering = ["-effective_date", "-id"]
@@ -97,6 +103,7 @@ class Order(FSMModelMixin, models.Model):
             ("activate_order", "Can activate orders"),
             ("deactivate_order", "Can deactivate orders"),
             ("fulfil_order", "Can fulfil orders"),
+            ("create_reduction_order", "Create Reduction Orders"),  # R1
         ]
         indexes = [
             models.Index(fields=["status", "effective_date"]),
@@ -160,6 +167,26 @@ class Order(FSMModelMixin, models.Model):
     def deactivate(self, *, by=None) -> None:
         self.activated_at = None
         self.activated_by = None
+
+
+class ReductionOrderManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=OrderKind.REDUCTION)
+
+
+class ReductionOrder(Order):
+    """Reduction orders and cancellations (R, C rules): their own admin list."""
+
+    objects = ReductionOrderManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "reduction order"
+        ordering = ["-effective_date", "-id"]
+
+    def save(self, *args, **kwargs):
+        self.kind = OrderKind.REDUCTION
+        return super().save(*args, **kwargs)
 
 
 class OrderItem(models.Model):

@@ -13,7 +13,8 @@ from djmoney.money import Money
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.services import audit_record, sequence_next
 
-from ..models import Order, OrderItem, OrderKind, OrderStatus
+from ..models import Invoice, InvoiceStatus, Order, OrderItem, OrderKind, OrderStatus
+from .emission import emission_collected, emission_order_activated, emission_withdraw
 from .items import order_item_problems
 
 ZERO = Decimal("0")
@@ -49,7 +50,27 @@ def _derived_orders_block(order: Order) -> str | None:
     return f"it has {' and '.join(kinds)} order(s) {names}{more}"
 
 
-DEACTIVATION_BLOCKERS.append(_derived_orders_block)
+def _invoices_block(order: Order) -> str | None:
+    numbers = list(
+        Invoice.objects.filter(order=order)
+        .exclude(status=InvoiceStatus.VOID)
+        .order_by("id")
+        .values_list("number", flat=True)[:6]
+    )
+    if not numbers:
+        return None
+    more = " and more" if len(numbers) > 5 else ""
+    return f"it has invoice(s) {', '.join(numbers[:5])}{more}"
+
+
+def _collected_revenue_block(order: Order) -> str | None:
+    collected = emission_collected(batch_ids=[order.revenue_batch_id])
+    if not collected:
+        return None
+    return f"revenue has already collected {collected} of its transaction line(s)"
+
+
+DEACTIVATION_BLOCKERS.extend([_derived_orders_block, _invoices_block, _collected_revenue_block])
 
 
 def _lock(order: Order) -> Order:
@@ -229,7 +250,11 @@ def order_activate(*, order: Order, user, comment: str = "") -> Order:
                 )
         if problems:
             raise BusinessRulesRefused(problems)
-        return _transition(order=order, name="activate", user=user, comment=comment)
+        order = _transition(order=order, name="activate", user=user, comment=comment)
+        # O9: the SO lines are staged in the same transaction as the activation
+        order.revenue_batch_id = emission_order_activated(order=order, user=user)
+        order.save(update_fields=["revenue_batch_id"])
+        return order
 
 
 def order_deactivate(*, order: Order, user, comment: str = "") -> Order:
@@ -244,6 +269,14 @@ def order_deactivate(*, order: Order, user, comment: str = "") -> Order:
                 field="status",
                 message=f"{order} cannot be deactivated: {'; '.join(reasons)}",
             )
+        emission_withdraw(
+            batch_id=order.revenue_batch_id,
+            user=user,
+            rule="O5",
+            document=order,
+            reason=f"{order} deactivated",
+        )
+        order.revenue_batch_id = None
         return _transition(order=order, name="deactivate", user=user, comment=comment)
 
 
@@ -342,8 +375,14 @@ TRANSITION_SERVICES = {
 
 
 def order_transition(*, order: Order, name: str, user, comment: str = "") -> Order:
-    """Run a named transition through its service (what the admin buttons call)."""
-    service = TRANSITION_SERVICES.get(name)
+    """Run a named transition through its service (what the admin buttons call).
+    Reduction orders and cancellations have their own services (R7, R9, R11)."""
+    services = TRANSITION_SERVICES
+    if order.kind == OrderKind.REDUCTION:
+        from .reductions import REDUCTION_TRANSITIONS
+
+        services = REDUCTION_TRANSITIONS
+    service = services.get(name)
     if service is None:
         raise BusinessRuleRefused(rule="O1", field="status", message=f"no transition {name!r}")
     return service(order=order, user=user, comment=comment)

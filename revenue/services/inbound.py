@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleRefused
@@ -329,3 +329,50 @@ def inbound_line_delete(*, line: InboundLine, actor) -> None:
             comment=f"deleted at {timezone.now():%Y-%m-%d %H:%M}",
         )
         line.delete()
+
+
+# --- what the order and returns services use (interchange.md, emission table) ----------------
+
+
+def inbound_batches_collected(*, batch_ids: Iterable[int]) -> dict[int, int]:
+    """How many lines of each batch revenue has collected (0 for batches with none)."""
+    ids = [b for b in batch_ids if b]
+    counts = dict.fromkeys(ids, 0)
+    rows = (
+        InboundLine.objects.filter(batch_id__in=ids, status=LineStatus.COLLECTED)
+        .values_list("batch_id")
+        .annotate(n=models.Count("id"))
+        .order_by()
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def inbound_batch_withdraw(*, batch_id: int, actor, reason: str = "") -> int:
+    """I4 for a whole batch: a business document was undone (R11), so its staged lines go.
+
+    Refused, with nothing deleted, once any line of the batch was collected. Returns how
+    many lines were withdrawn; the batch keeps an audit event that names them.
+    """
+    with transaction.atomic():
+        batch = InboundBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if batch is None:
+            return 0
+        lines = list(InboundLine.objects.select_for_update().filter(batch=batch).order_by("pk"))
+        collected = [line for line in lines if line.status == LineStatus.COLLECTED]
+        if collected:
+            raise BusinessRuleRefused(
+                rule="I4",
+                field="status",
+                message=f"revenue has collected {len(collected)} line(s) of batch {batch.pk} "
+                f"({', '.join(sorted({line.so_line_id for line in collected})[:5])})",
+            )
+        InboundLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        audit_record(
+            document=batch,
+            actor=actor,
+            action="withdraw",
+            comment=reason,
+            data={"lines": [line.raw for line in lines]},
+        )
+    return len(lines)

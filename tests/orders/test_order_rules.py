@@ -114,7 +114,14 @@ def test_o2_activate_changes_only_status_and_activation_stamps():
     activated = order_activate(order=order, user=user, comment="signed")
     header_after = Order.objects.filter(pk=order.pk).values().get()
     changed = {k for k in header_after if header_after[k] != header_before[k]}
-    assert changed == {"status", "activated_at", "activated_by_id", "updated_at"}
+    # O9: the link to the SO lines staged in revenue is the one other change
+    assert changed == {
+        "status",
+        "activated_at",
+        "activated_by_id",
+        "updated_at",
+        "revenue_batch_id",
+    }
     assert activated.activated_by == user and activated.activated_at is not None
     assert list(OrderItem.objects.filter(order=order).order_by("pk").values()) == items_before
 
