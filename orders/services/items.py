@@ -50,6 +50,14 @@ def order_item_problems(*, order: Order, item: OrderItem) -> list[BusinessRuleRe
             f"order {order} is {order.get_status_display()}: "
             "its products can only change while it is Draft",
         )
+    if order.kind == OrderKind.REDUCTION:
+        refuse(
+            "R5",
+            "order",
+            f"{order} is a reduction order: its items come from the original order's "
+            "Reduce form (or a cancellation) and cannot be added or edited here",
+        )
+        return problems
     if not item.product_id:
         refuse("O2", "product", "choose a product")
         return problems

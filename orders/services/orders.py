@@ -3,7 +3,6 @@ the FSM transition, full_clean/save, an audit event."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -13,13 +12,15 @@ from djmoney.money import Money
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.services import audit_record, sequence_next
 
-from ..models import Invoice, InvoiceStatus, Order, OrderItem, OrderKind, OrderStatus
-from .emission import emission_collected, emission_order_activated, emission_withdraw
+from ..models import Order, OrderItem, OrderKind, OrderStatus
+from .deactivation import DEACTIVATION_BLOCKERS
+from .emission import emission_order_activated, emission_withdraw
 from .items import order_item_problems
 
 ZERO = Decimal("0")
 FIXED_ONCE_ACTIVATED = ("account_id", "price_book_id", "currency")  # O3
 EDITABLE_AFTER_DRAFT = {"reference", "description"}
+REDUCTION_INHERITED = (*FIXED_ONCE_ACTIVATED, "original_order_id", "kind")  # R3, R4
 HEADER_FIELDS = (
     "kind",
     "account_id",
@@ -32,45 +33,6 @@ HEADER_FIELDS = (
     "original_order_id",
 )
 NUMBER_PREFIX = {OrderKind.STANDARD: "ORD", OrderKind.REDUCTION: "RO", OrderKind.CHANGE: "CO"}
-
-# O5: each blocker returns why an order cannot go back to Draft, or None. Billing and
-# revenue append theirs (invoices, collected revenue lines) when they are built.
-DEACTIVATION_BLOCKERS: list[Callable[[Order], str | None]] = []
-
-
-def _derived_orders_block(order: Order) -> str | None:
-    derived = list(
-        Order.objects.filter(original_order=order).order_by("id").values_list("number", "kind")
-    )
-    if not derived:
-        return None
-    names = ", ".join(number for number, _kind in derived[:5])
-    more = f" and {len(derived) - 5} more" if len(derived) > 5 else ""
-    kinds = sorted({OrderKind(kind).label.lower() for _n, kind in derived})
-    return f"it has {' and '.join(kinds)} order(s) {names}{more}"
-
-
-def _invoices_block(order: Order) -> str | None:
-    numbers = list(
-        Invoice.objects.filter(order=order)
-        .exclude(status=InvoiceStatus.VOID)
-        .order_by("id")
-        .values_list("number", flat=True)[:6]
-    )
-    if not numbers:
-        return None
-    more = " and more" if len(numbers) > 5 else ""
-    return f"it has invoice(s) {', '.join(numbers[:5])}{more}"
-
-
-def _collected_revenue_block(order: Order) -> str | None:
-    collected = emission_collected(batch_ids=[order.revenue_batch_id])
-    if not collected:
-        return None
-    return f"revenue has already collected {collected} of its transaction line(s)"
-
-
-DEACTIVATION_BLOCKERS.extend([_derived_orders_block, _invoices_block, _collected_revenue_block])
 
 
 def _lock(order: Order) -> Order:
@@ -123,6 +85,14 @@ def order_save(*, order: Order, user, comment: str = "") -> Order:
         changed = [f for f in HEADER_FIELDS if getattr(current, f) != getattr(order, f)]
         if not changed:
             return current
+        inherited = [f for f in changed if f in REDUCTION_INHERITED]
+        if current.kind == OrderKind.REDUCTION and inherited:
+            raise BusinessRuleRefused(
+                rule="R4",
+                field=inherited[0].removesuffix("_id"),
+                message=f"{current} takes the account, price book, currency and original "
+                f"order of {current.original_order}: they cannot change",
+            )
         if not current.is_draft:
             fixed = [f.removesuffix("_id") for f in changed if f in FIXED_ONCE_ACTIVATED]
             if fixed:
@@ -216,7 +186,12 @@ def _transition(*, order: Order, name: str, user, comment: str, data: dict | Non
 
 def order_activate(*, order: Order, user, comment: str = "") -> Order:
     """O2: needs products, a price book and every product priced; changes only the status,
-    activation time and user. O8: audited."""
+    activation time and user. O8: audited. O9: stages the SO lines.
+    Reduction orders and cancellations go through their own service (R7, R9)."""
+    if order.kind == OrderKind.REDUCTION:
+        from .reductions import reduction_order_activate
+
+        return reduction_order_activate(reduction=order, user=user, comment=comment)
     with transaction.atomic():
         order = _lock(order)
         _check_transition(order, "activate", user)
