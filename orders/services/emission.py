@@ -114,7 +114,9 @@ def inv_rows(invoice: Invoice) -> list[dict[str, str]]:
     """B5: one INV per invoice line, dated by its billing period."""
     order = invoice.order
     rows = []
-    lines = invoice.lines.filter(is_void=False).select_related("order_item__product")
+    lines = invoice.lines.filter(is_void=False).select_related(
+        "order_item__product", "order_item__order"
+    )
     for line in lines.order_by("line_number"):
         item = line.order_item
         rows.append(
@@ -143,7 +145,9 @@ def cm_rows(memo: CreditMemo) -> list[dict[str, str]]:
     order = memo.order
     tran_type = "CM-R" if memo.source == CreditMemoSource.RETURN else "CM-RO"
     rows = []
-    lines = memo.lines.filter(is_void=False).select_related("order_item__product")
+    lines = memo.lines.filter(is_void=False).select_related(
+        "order_item__product", "order_item__order"
+    )
     for line in lines.order_by("line_number"):
         item = line.order_item
         row = {

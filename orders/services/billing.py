@@ -1,0 +1,304 @@
+"""Billing: runs, invoices and credit memos (B1–B7, C3, C4).
+
+A billing run (Celery beat daily, *Bill now*, ``manage.py billing_run``) bills every due,
+not yet billed period of the activated standard orders: one invoice per order per run,
+posted at once (B5: INV lines staged in revenue). Each order is billed in its own
+transaction, so one order's refusal or failure is recorded and the run goes on (B4).
+Periods and amounts: ``billing_periods.py``; credit memos: ``credit_memos.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from djmoney.money import Money
+
+from core.exceptions import BusinessRuleRefused
+from core.services import audit_record, money_round, sequence_next
+
+from ..models import (
+    BillingRun,
+    CreditMemoLine,
+    Invoice,
+    InvoiceLine,
+    Order,
+    OrderItem,
+    OrderKind,
+    OrderStatus,
+)
+from .billing_periods import (
+    ZERO,
+    Reduction,
+    billing_periods,
+    deduction,
+    is_due,
+    period_amounts,
+    period_quantity,
+    reduction_of,
+)
+from .credit_memos import (
+    _actor,
+    check_transition,
+    credit_memo_for_reduction,
+    credit_memo_issue,
+    credit_memo_void,
+    document_totals,
+    document_transition,
+)
+from .emission import emission_invoice_posted, emission_withdraw
+
+logger = logging.getLogger(__name__)
+
+BILLABLE_STATUSES = (OrderStatus.ACTIVATED, OrderStatus.FULFILLED)
+
+__all__ = [
+    "CREDIT_MEMO_TRANSITIONS",
+    "INVOICE_TRANSITIONS",
+    "billing_periods",
+    "billing_run_execute",
+    "credit_memo_for_reduction",
+    "credit_memo_issue",
+    "credit_memo_void",
+    "invoice_post",
+    "invoice_void",
+]
+
+
+# --- invoices --------------------------------------------------------------------------
+
+
+def _post(invoice: Invoice, user, comment: str) -> Invoice:
+    invoice = document_transition(invoice, "post", user, comment=comment)
+    # B5: the INV lines are staged in the same transaction as the posting
+    invoice.revenue_batch_id = emission_invoice_posted(invoice=invoice, user=user)
+    invoice.save(update_fields=["revenue_batch_id"])
+    return invoice
+
+
+def invoice_post(*, invoice: Invoice, user, comment: str = "") -> Invoice:
+    """B5: post a draft invoice; its lines go to revenue as INV lines."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        check_transition(invoice, "post", user, rule="B5", noun="invoices")
+        if not invoice.lines.filter(is_void=False).exists():
+            raise BusinessRuleRefused(
+                rule="B5", field="lines", message=f"{invoice} has no lines to post"
+            )
+        return _post(invoice, user, comment)
+
+
+def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
+    """B5: void an invoice, refused once a credit memo credits it or revenue collected its
+    INV lines. Its lines are voided (their periods can be billed again) and its staged
+    lines withdrawn."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        check_transition(invoice, "void", user, rule="B5", noun="invoices")
+        # lock its lines first: a credit memo being made for them waits, or is seen
+        list(InvoiceLine.objects.select_for_update().filter(invoice=invoice).order_by("pk"))
+        memos = sorted(
+            set(
+                CreditMemoLine.objects.filter(invoice_line__invoice=invoice, is_void=False)
+                .values_list("credit_memo__number", flat=True)
+                .distinct()
+            )
+        )
+        if memos:
+            raise BusinessRuleRefused(
+                rule="B5",
+                field="status",
+                message=f"{invoice} cannot be voided: credit memo(s) {', '.join(memos)} "
+                "credit its lines (void them first)",
+            )
+        emission_withdraw(
+            batch_id=invoice.revenue_batch_id,
+            user=user,
+            rule="B5",
+            document=invoice,
+            reason=f"{invoice} voided",
+        )
+        invoice.revenue_batch_id = None
+        voided = invoice.lines.filter(is_void=False).update(is_void=True)
+        return document_transition(
+            invoice, "void", user, comment=comment, data={"lines voided": voided}
+        )
+
+
+# --- the billing run -------------------------------------------------------------------
+
+
+def _activated_reductions(items: list[OrderItem]) -> dict[int, list[Reduction]]:
+    """R9, C3: the activated reductions and cancellations of each product (one query)."""
+    originals = {item.pk: item for item in items}
+    reductions: dict[int, list[Reduction]] = defaultdict(list)
+    rows = OrderItem.objects.filter(
+        original_order_item_id__in=list(originals),
+        order__kind=OrderKind.REDUCTION,
+        order__status=OrderStatus.ACTIVATED,
+    ).order_by("pk")
+    for row in rows:
+        original = originals[row.original_order_item_id]
+        reductions[original.pk].append(reduction_of(reduction_item=row, original=original))
+    return reductions
+
+
+def _due_lines(*, order: Order, run_date: date) -> list[InvoiceLine]:
+    """B1–B4, C3: unsaved invoice lines for every due period not billed yet, net of the
+    activated reductions (periods they take entirely get no line)."""
+    items = list(order.items.order_by("line_number"))
+    billed = set(
+        InvoiceLine.objects.filter(order_item__order=order, is_void=False).values_list(
+            "order_item_id", "period_start"
+        )
+    )
+    reductions = _activated_reductions(items)
+    currency = str(order.currency)
+    lines: list[InvoiceLine] = []
+    for item in items:
+        if item.service_start_date is None or item.quantity <= 0:
+            continue
+        amounts = period_amounts(item=item)
+        for period in billing_periods(item=item):
+            if (item.pk, period[0]) in billed or not is_due(
+                item=item, period=period, run_date=run_date
+            ):
+                continue
+            amount = amounts[period[0]]
+            taken = sum(
+                (
+                    deduction(item=item, period=period, amount=amount, reduction=reduction)
+                    for reduction in reductions[item.pk]
+                ),
+                ZERO,
+            )
+            net = max(amount.amount - taken, ZERO)
+            if net <= 0:
+                continue
+            tax = money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
+            lines.append(
+                InvoiceLine(
+                    line_number=len(lines) + 1,
+                    order_item=item,
+                    period_start=period[0],
+                    period_end=period[1],
+                    quantity=period_quantity(
+                        item=item, period=period, reductions=reductions[item.pk]
+                    ),
+                    net=Money(net, currency),
+                    tax=Money(tax, currency),
+                )
+            )
+    return lines
+
+
+def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] | None:
+    """Bill one order in its own transaction, under its row lock (B4: a second run waits,
+    then finds the periods billed)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.kind != OrderKind.STANDARD or order.status not in BILLABLE_STATUSES:
+            return None
+        lines = _due_lines(order=order, run_date=run.run_date)
+        if not lines:
+            return None
+        currency = str(order.currency)
+        invoice = Invoice(
+            number=f"INV-{sequence_next(name='INV'):06d}",
+            account_id=order.account_id,
+            order=order,
+            invoice_date=run.run_date,
+            currency=currency,
+            billing_run=run,
+        )
+        document_totals(invoice, lines, currency)
+        invoice.full_clean(exclude=["status"])  # protected FSM field
+        invoice.save()
+        for line in lines:
+            line.invoice = invoice
+        InvoiceLine.objects.bulk_create(lines)
+        audit_record(
+            document=invoice,
+            actor=user,
+            action="created",
+            to_state=invoice.status,
+            data={
+                "billing_run": run.pk,
+                "run_date": run.run_date.isoformat(),
+                "lines": len(lines),
+            },
+        )
+        invoice = _post(invoice, user, comment=f"billing run {run.pk} for {run.run_date}")
+        return invoice, len(lines)
+
+
+def _order_ids(orders) -> list[int]:
+    candidates = Order.objects.filter(
+        kind=OrderKind.STANDARD, status__in=BILLABLE_STATUSES
+    ).order_by("pk")
+    if orders is not None:
+        ids = [getattr(order, "pk", order) for order in orders]
+        candidates = candidates.filter(pk__in=ids)
+    return list(candidates.values_list("pk", flat=True))
+
+
+def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None) -> BillingRun:
+    """B2, B3, B4, C3: bill every due, not yet billed period of activated (or fulfilled)
+    standard orders, or only of ``orders`` (orders or ids). Idempotent: the periods
+    billed are unique per product and period, so running twice bills nothing twice.
+    An order that cannot be billed is counted as refused, with why, and the run goes on."""
+    run = BillingRun.objects.create(run_date=run_date, trigger=trigger, started_by=_actor(user))
+    audit_record(
+        document=run, actor=user, action="started", data={"run_date": run_date.isoformat()}
+    )
+    try:
+        for order_id in _order_ids(orders):
+            run.orders_seen += 1
+            try:
+                billed = _bill_order(order_id=order_id, run=run, user=user)
+            except BusinessRuleRefused as refusal:
+                run.refused += 1
+                run.messages.append(_message(order_id, refusal.rule, refusal.message))
+                continue
+            except Exception as exc:  # one order's failure never stops the run (B4)
+                logger.exception("billing run %s: order %s failed", run.pk, order_id)
+                run.refused += 1
+                run.messages.append(_message(order_id, "", f"{type(exc).__name__}: {exc}"))
+                continue
+            if billed is not None:
+                run.invoices_created += 1
+                run.lines_created += billed[1]
+        run.status = BillingRun.Status.SUCCEEDED
+    except Exception as exc:
+        run.status = BillingRun.Status.FAILED
+        run.messages.append({"order": "", "rule": "", "message": f"run failed: {exc}"})
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.save()
+        audit_record(
+            document=run,
+            actor=user,
+            action="finished",
+            to_state=run.status,
+            data={
+                "orders": run.orders_seen,
+                "invoices": run.invoices_created,
+                "lines": run.lines_created,
+                "refused": run.refused,
+            },
+        )
+    return run
+
+
+def _message(order_id: int, rule: str, message: str) -> dict:
+    number = Order.objects.filter(pk=order_id).values_list("number", flat=True).first()
+    return {"order": number or str(order_id), "rule": rule, "message": message}
+
+
+INVOICE_TRANSITIONS = {"post": invoice_post, "void": invoice_void}
+CREDIT_MEMO_TRANSITIONS = {"issue": credit_memo_issue, "void": credit_memo_void}

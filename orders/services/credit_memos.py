@@ -1,0 +1,280 @@
+"""Credit memos (B6, B7) and the credits of reductions and cancellations (R9, C4).
+
+A credit memo gives back part of what invoice lines billed: never more than they billed
+(B7). Issuing one stages its CM-RO / CM-R lines in revenue; voiding takes them back while
+revenue has not collected them. ``billing.py`` re-exports these services."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+from djmoney.money import Money
+
+from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.services import audit_record, money_round, sequence_next
+
+from ..models import (
+    ContractAction,
+    CreditMemo,
+    CreditMemoLine,
+    CreditMemoSource,
+    CreditMemoStatus,
+    InvoiceLine,
+    Order,
+    OrderItem,
+)
+from .billing_periods import (
+    ZERO,
+    deduction,
+    is_one_time,
+    overlap,
+    period_amounts,
+    reduction_of,
+)
+from .emission import emission_credit_memo_issued, emission_withdraw
+
+
+def _actor(user):
+    return user if getattr(user, "pk", None) else None
+
+
+def check_transition(document, name: str, user, *, rule: str, noun: str) -> None:
+    """The FSM allows ``name`` from the document's status, and ``user`` (when there is
+    one: jobs run without) holds the transition's permission."""
+    method = getattr(document, name)
+    if not can_proceed(method):
+        raise BusinessRuleRefused(
+            rule=rule,
+            field="status",
+            message=f"{name} is not allowed: {document} is {document.get_status_display()}",
+        )
+    if user is not None and not has_transition_perm(method, user):
+        raise BusinessRuleRefused(
+            rule=rule, field="status", message=f"you do not have the permission to {name} {noun}"
+        )
+
+
+def document_transition(document, name: str, user, *, comment: str = "", data=None):
+    """Run FSM transition ``name`` on a locked document, save it, audit it."""
+    from_state = document.status
+    getattr(document, name)(by=_actor(user))
+    document.full_clean(exclude=["status"])  # protected FSM field
+    document.save()
+    audit_record(
+        document=document,
+        actor=user,
+        action=name,
+        from_state=from_state,
+        to_state=document.status,
+        comment=comment,
+        data=data,
+    )
+    return document
+
+
+def document_totals(document, lines, currency: str) -> None:
+    net = sum((line.net.amount for line in lines), ZERO)
+    tax = sum((line.tax.amount for line in lines), ZERO)
+    document.net_total = Money(net, currency)
+    document.tax_total = Money(tax, currency)
+    document.gross_total = Money(net + tax, currency)
+
+
+def _credited(invoice_line_ids, *, issued_only: bool = False, exclude_memo=None):
+    """What non-void credit lines already credit on each invoice line."""
+    lines = CreditMemoLine.objects.filter(invoice_line_id__in=invoice_line_ids, is_void=False)
+    if issued_only:
+        lines = lines.filter(credit_memo__status=CreditMemoStatus.ISSUED)
+    if exclude_memo is not None:
+        lines = lines.exclude(credit_memo=exclude_memo)
+    credited: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line_id, net in lines.values_list("invoice_line_id", "net"):
+        credited[line_id] += Decimal(net)
+    return credited
+
+
+def _b7_check(memo: CreditMemo) -> None:
+    """B7: under a lock of the invoice lines it credits, the memo and the issued memos
+    together never credit more than a line billed, and never a void line."""
+    lines = list(memo.lines.filter(is_void=False).order_by("line_number"))
+    ids = sorted({line.invoice_line_id for line in lines if line.invoice_line_id})
+    invoiced = {
+        line.pk: line
+        for line in InvoiceLine.objects.select_for_update(of=("self",))
+        .select_related("invoice")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    others = _credited(ids, issued_only=True, exclude_memo=memo)
+    mine: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if line.invoice_line_id:
+            mine[line.invoice_line_id] += line.net.amount
+    problems = []
+    for line_id, credit in mine.items():
+        billed = invoiced[line_id]
+        label = f"invoice line {billed.invoice.number}-{billed.line_number}"
+        if billed.is_void:
+            problems.append(
+                BusinessRuleRefused(
+                    rule="B7", field="lines", message=f"{label} is void: nothing to credit"
+                )
+            )
+        elif credit + others[line_id] > billed.net.amount:
+            problems.append(
+                BusinessRuleRefused(
+                    rule="B7",
+                    field="lines",
+                    message=f"{memo} would credit {credit} on {label}, which billed "
+                    f"{billed.net.amount} of which {others[line_id]} is already credited",
+                )
+            )
+    if problems:
+        raise BusinessRulesRefused(problems)
+
+
+def _issue(memo: CreditMemo, user, comment: str) -> CreditMemo:
+    _b7_check(memo)
+    memo = document_transition(memo, "issue", user, comment=comment)
+    memo.revenue_batch_id = emission_credit_memo_issued(credit_memo=memo, user=user)
+    memo.save(update_fields=["revenue_batch_id"])
+    return memo
+
+
+def credit_memo_issue(*, credit_memo: CreditMemo, user, comment: str = "") -> CreditMemo:
+    """B6: issue a draft credit memo and stage its CM-RO / CM-R lines; B7 re-checked."""
+    with transaction.atomic():
+        memo = CreditMemo.objects.select_for_update().get(pk=credit_memo.pk)
+        check_transition(memo, "issue", user, rule="B6", noun="credit memos")
+        if not memo.lines.filter(is_void=False).exists():
+            raise BusinessRuleRefused(
+                rule="B6", field="lines", message=f"{memo} has no lines to issue"
+            )
+        return _issue(memo, user, comment)
+
+
+def credit_memo_void(
+    *, credit_memo: CreditMemo, user, comment: str = "", as_consequence: bool = False
+) -> CreditMemo:
+    """B6: void a credit memo while revenue has not collected its lines; they are taken
+    back from staging and its lines stop counting against the invoices (B7).
+
+    ``as_consequence``: the memo goes because its reduction was deactivated (R11); the
+    user's right to do that was checked there, like issuing it needed no extra right."""
+    with transaction.atomic():
+        memo = CreditMemo.objects.select_for_update().get(pk=credit_memo.pk)
+        check_transition(
+            memo, "void", None if as_consequence else user, rule="B6", noun="credit memos"
+        )
+        emission_withdraw(
+            batch_id=memo.revenue_batch_id,
+            user=user,
+            rule="B6",
+            document=memo,
+            reason=f"{memo} voided",
+        )
+        memo.revenue_batch_id = None
+        voided = memo.lines.filter(is_void=False).update(is_void=True)
+        return document_transition(
+            memo, "void", user, comment=comment, data={"lines voided": voided}
+        )
+
+
+def _credit_lines(
+    *, reduction: Order, items: list[OrderItem], currency: str
+) -> list[CreditMemoLine]:
+    """R9, C4, B7: for every billed period a reduction item overlaps, the same deduction
+    billing would have made, capped at what the invoice line billed less earlier credits."""
+    originals = {i.original_order_item_id: i.original_order_item for i in items}
+    billed = list(
+        InvoiceLine.objects.select_for_update()
+        .filter(order_item_id__in=[pk for pk in originals if pk], is_void=False)
+        .order_by("pk")
+    )
+    by_item: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for line in sorted(billed, key=lambda line: (line.period_start, line.pk)):
+        by_item[line.order_item_id].append(line)
+    credited = _credited([line.pk for line in billed], issued_only=True)
+    lines: list[CreditMemoLine] = []
+    for item in items:
+        original = originals.get(item.original_order_item_id)
+        if original is None or not item.quantity:
+            continue
+        reduced = reduction_of(reduction_item=item, original=original)
+        amounts = period_amounts(item=original)
+        for line in by_item[original.pk]:
+            period = (line.period_start, line.period_end)
+            if is_one_time(original):
+                credit = money_round(
+                    amount=original.unit_price.amount * reduced.quantity, currency=currency
+                )
+                credited_period = period
+            else:
+                credited_period = overlap(period, (reduced.start, reduced.end))
+                amount = amounts.get(line.period_start)
+                if credited_period is None or amount is None:
+                    continue
+                credit = deduction(item=original, period=period, amount=amount, reduction=reduced)
+            credit = min(credit, line.net.amount - credited[line.pk])  # B7
+            if credit <= 0:
+                continue
+            credited[line.pk] += credit
+            tax = money_round(amount=credit * original.tax_rate / Decimal(100), currency=currency)
+            lines.append(
+                CreditMemoLine(
+                    line_number=len(lines) + 1,
+                    order_item=original,
+                    invoice_line=line,
+                    period_start=credited_period[0],
+                    period_end=credited_period[1],
+                    quantity=reduced.quantity,
+                    net=Money(credit, currency),
+                    tax=Money(tax, currency),
+                )
+            )
+    return lines
+
+
+def credit_memo_for_reduction(*, reduction: Order, user) -> CreditMemo | None:
+    """R9, C4: where an activated reduction or cancellation covers periods already
+    invoiced, issue a credit memo for the billed part (B7: never more than was billed).
+    Returns None when nothing it reduces was billed."""
+    with transaction.atomic():
+        reduction = Order.objects.select_related("original_order__account").get(pk=reduction.pk)
+        original_order = reduction.original_order
+        if original_order is None:
+            return None
+        currency = str(original_order.currency)
+        items = list(reduction.items.select_related("original_order_item").order_by("line_number"))
+        lines = _credit_lines(reduction=reduction, items=items, currency=currency)
+        if not lines:
+            return None
+        is_cancel = any(reduced.contract_action == ContractAction.CANCEL for reduced in items)
+        memo = CreditMemo(
+            number=f"CM-{sequence_next(name='CM'):06d}",
+            account=original_order.account,
+            order=original_order,
+            source=CreditMemoSource.CANCELLATION if is_cancel else CreditMemoSource.REDUCTION,
+            source_order=reduction,
+            memo_date=timezone.localdate(),
+            currency=currency,
+            reason=f"{'Cancellation' if is_cancel else 'Reduction'} {reduction.number}",
+        )
+        document_totals(memo, lines, currency)
+        memo.full_clean(exclude=["status"])  # protected FSM field
+        memo.save()
+        for line in lines:
+            line.credit_memo = memo
+        CreditMemoLine.objects.bulk_create(lines)
+        audit_record(
+            document=memo,
+            actor=user,
+            action="created",
+            to_state=memo.status,
+            data={"source_order": reduction.number, "lines": len(lines)},
+        )
+        return _issue(memo, user, comment=f"{reduction.number} activated")
