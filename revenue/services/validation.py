@@ -48,6 +48,8 @@ class ValidationContext:
     conflicts: set[tuple[int, str, str]] = field(default_factory=set)
     reduced: dict[int, Decimal] = field(default_factory=dict)  # line pk → Σ collected RORD ESP
     has_rord: set[int] = field(default_factory=set)
+    # SO lines with a valid RORD staged and not processed yet: their CM-RO is not an orphan
+    rord_pending: set[str] = field(default_factory=set)
     # TRAN_TYPE → the enabled rules that check it (``ValidationRule.types`` parsed once)
     by_type: dict[str, dict[str, ValidationRule]] = field(default_factory=dict)
 
@@ -84,6 +86,13 @@ class ValidationContext:
             )
             ctx.reduced = {pk: sum_exact(total, places=6) for pk, total in rords}
             ctx.has_rord = set(ctx.reduced)
+        cm_ro_refs = {line.ref_line_id for line in lines if line.tran_type == TranType.CM_RO}
+        if cm_ro_refs:
+            ctx.rord_pending = set(
+                InboundLine.objects.filter(
+                    tran_type=TranType.RORD, status=LineStatus.NEW, ref_line_id__in=cm_ro_refs
+                ).values_list("ref_line_id", flat=True)
+            )
         return ctx
 
 
@@ -166,5 +175,9 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
             errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
     if (r := rule("RPRO-00620")) and so.return_flag == "Y":
         errors.append(_error(r, so.so_line_id))
-    if (r := rule("RPRO-00683")) and so.pk not in ctx.has_rord:
+    if (
+        (r := rule("RPRO-00683"))
+        and so.pk not in ctx.has_rord
+        and so.so_line_id not in ctx.rord_pending
+    ):
         errors.append(_error(r, so.so_line_id, "ORIG_SO_LINE_ID"))
