@@ -1,1 +1,1 @@
-from . import orders, reference  # noqa: F401  (registers the admin classes)
+from . import billing, orders, reductions, reference  # noqa: F401  (registers the admin classes)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import admin, messages
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
@@ -16,10 +15,9 @@ from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
-from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
-from core.models import AuditEvent
+from core.exceptions import BusinessRuleRefused
 
-from ..models import Order, OrderItem, OrderKind, OrderStatus
+from ..models import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
 from ..services import (
     order_delete,
     order_item_delete,
@@ -28,15 +26,15 @@ from ..services import (
     order_save,
     order_transition,
 )
+from .common import audit_events, refusals_of
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
-
-
-def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
-    return error.refusals if isinstance(error, BusinessRulesRefused) else [error]
+from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
 
 
 @admin.register(Order)
-class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
+class OrderAdmin(OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin):
+    """Standard and change orders. Reduction orders have their own admin (R, C rules)."""
+
     fsm_fields = ["status"]
     change_form_template = "admin/orders/order/change_form.html"
     fsm_transition_success_msg = "{transition_name}: done."
@@ -64,7 +62,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     autocomplete_fields = ("account",)
     inlines = [OrderItemInline]
-    actions = ["activate_selected", "fulfil_selected"]
+    actions = ["activate_selected", "fulfil_selected", "bill_selected"]
     fieldsets = (
         (
             None,
@@ -120,6 +118,7 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .exclude(kind=OrderKind.REDUCTION)  # their own admin: ReductionOrderAdmin
             .annotate(
                 _reduced=total_of(F("quantity") - F("available_quantity")),
                 _sold=total_of(F("quantity")),
@@ -198,15 +197,20 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.fulfil_items_view),
                 name="orders_order_fulfil_items",
             ),
+            *self.reduction_urls(),
             *super().get_urls(),
         ]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
         if object_id:
-            extra_context["audit_events"] = AuditEvent.objects.filter(
-                content_type=ContentType.objects.get_for_model(Order), object_id=str(object_id)
-            ).order_by("at", "id")
+            order = self.get_object(request, object_id)
+            if order is not None:
+                extra_context["audit_events"] = audit_events(order, Order)
+                extra_context.update(order_panels(request, order))
+            elif str(object_id).isdigit() and ReductionOrder.objects.filter(pk=object_id).exists():
+                url = reverse("admin:orders_reductionorder_change", args=[object_id])
+                return HttpResponseRedirect(url)
             extra_context["can_fulfil"] = request.user.has_perm("orders.fulfil_order")
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -286,6 +290,14 @@ class OrderAdmin(FSMAdminMixin, admin.ModelAdmin):
     @admin.action(description="Fulfil selected orders", permissions=["fulfil"])
     def fulfil_selected(self, request, queryset):
         self._bulk_transition(request, queryset, "fulfil")
+
+    @admin.action(description="Bill now (selected orders)", permissions=["bill"])
+    def bill_selected(self, request, queryset):
+        """B4: bill the due periods of the selected orders now."""
+        bill_orders(self, request, queryset)
+
+    def has_bill_permission(self, request):
+        return request.user.has_perm(BILL_PERMISSION)
 
     def has_activate_permission(self, request):
         return request.user.has_perm("orders.activate_order")
