@@ -350,6 +350,23 @@ def test_r9_billed_reduction_issues_a_credit_memo_and_r11_voids_it(ord1):
     assert memo.status == CreditMemoStatus.VOID
 
 
+def test_r11_a_reducer_deactivates_with_its_credit_memo_without_the_void_permission(ord1, reducer):
+    """R1, R11: Create Reduction Orders is enough to undo a reduction; its credit memo is
+    voided as a consequence, audited under the reducer's name."""
+    from orders.services.billing import billing_run_execute
+
+    billing_run_execute(run_date=dt.date(2026, 1, 2), trigger="COMMAND")
+    ro = reduction_order_activate(reduction=reduce(ord1, 5), user=reducer)
+    memo = CreditMemo.objects.get(source_order=ro)
+    assert not reducer.has_perm("orders.void_creditmemo")
+    reduction_order_deactivate(reduction=ro, user=reducer, comment="customer changed mind")
+    memo.refresh_from_db()
+    assert memo.status == CreditMemoStatus.VOID
+    void = AuditEvent.objects.get(object_id=str(memo.pk), action="void")
+    assert void.actor == reducer
+    assert not InboundLine.objects.filter(tran_type="CM-RO").exists()
+
+
 def test_r11_deactivation_restores_available_quantity_and_withdraws_rord_lines(ord1):
     ro = reduction_order_activate(reduction=reduce(ord1, 10), user=None)
     batch = ro.revenue_batch_id

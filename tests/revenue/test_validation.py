@@ -127,9 +127,7 @@ def test_v11_cm_ro_whose_rord_is_staged_is_not_an_orphan(collected_so):
     the RORD is valid and waiting for its processing; both stay NEW."""
     cm_ro = "CM-RO,R,R-1,S-1,,I9,I9-1,2026-07-05,,12,,-300,USD,USD,,,,,"
     assert stopped(collected_so, RORD, cm_ro) == ["", ""]
-    assert set(InboundLine.objects.filter(so_num="R").values_list("status", flat=True)) == {
-        "NEW"
-    }
+    assert set(InboundLine.objects.filter(so_num="R").values_list("status", flat=True)) == {"NEW"}
 
 
 def test_v12_waits_for_its_so_line_then_is_collected(collected_so):
