@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from orders.demo import orders_demo_load
+from orders.demo_billing import billing_demo_load
 from revenue.demo import revenue_demo_load
 
 
@@ -11,6 +12,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             created = orders_demo_load()
+        with transaction.atomic():
+            created.update(billing_demo_load())
         created.update(revenue_demo_load())
         summary = ", ".join(f"{n} {what}" for what, n in created.items())
         self.stdout.write(f"demo data loaded: {summary or 'nothing new'}")
