@@ -250,10 +250,24 @@ class OrderItem(models.Model):
         editable=False,
     )
     terminated_date = models.DateField(null=True, blank=True, editable=False)
+    next_bill_date = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When its next unbilled period falls due (B2); empty: nothing left to "
+        "bill. Lets the billing run visit only the orders with something due.",
+    )
 
     class Meta:
         verbose_name = "order product"
         ordering = ["order", "line_number"]
+        indexes = [
+            models.Index(
+                fields=["next_bill_date"],
+                condition=models.Q(next_bill_date__isnull=False),
+                name="orderitem_next_bill_date",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="orderitem_line_unique"),
             models.CheckConstraint(

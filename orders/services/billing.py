@@ -36,6 +36,7 @@ from .billing_periods import (
     Reduction,
     billing_periods,
     deduction,
+    due_date,
     is_due,
     period_amounts,
     period_quantity,
@@ -61,6 +62,7 @@ __all__ = [
     "INVOICE_TRANSITIONS",
     "billing_periods",
     "billing_run_execute",
+    "billing_schedule_refresh",
     "credit_memo_for_reduction",
     "credit_memo_issue",
     "credit_memo_void",
@@ -97,6 +99,8 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
     INV lines. Its lines are voided (their periods can be billed again) and its staged
     lines withdrawn."""
     with transaction.atomic():
+        # the order first, as billing and reductions lock it first: no deadlock
+        order = Order.objects.select_for_update().get(pk=invoice.order_id)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         check_transition(invoice, "void", user, rule="B5", noun="invoices")
         # lock its lines first: a credit memo being made for them waits, or is seen
@@ -124,6 +128,7 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
         )
         invoice.revenue_batch_id = None
         voided = invoice.lines.filter(is_void=False).update(is_void=True)
+        billing_schedule_refresh(order=order)
         return document_transition(
             invoice, "void", user, comment=comment, data={"lines voided": voided}
         )
@@ -147,27 +152,25 @@ def _activated_reductions(items: list[OrderItem]) -> dict[int, list[Reduction]]:
     return reductions
 
 
-def _due_lines(*, order: Order, run_date: date) -> list[InvoiceLine]:
-    """B1–B4, C3: unsaved invoice lines for every due period not billed yet, net of the
-    activated reductions (periods they take entirely get no line)."""
-    items = list(order.items.order_by("line_number"))
+def _unbilled(*, order: Order, items: list[OrderItem]):
+    """B1–B4, C3: (item, period, net) for every period not billed yet that still has
+    something to bill, net of the activated reductions (a period they take entirely has
+    nothing), and never after the product's terminated date."""
     billed = set(
         InvoiceLine.objects.filter(order_item__order=order, is_void=False).values_list(
             "order_item_id", "period_start"
         )
     )
     reductions = _activated_reductions(items)
-    currency = str(order.currency)
-    lines: list[InvoiceLine] = []
     for item in items:
         if item.service_start_date is None or item.quantity <= 0:
             continue
         amounts = period_amounts(item=item)
         for period in billing_periods(item=item):
-            if (item.pk, period[0]) in billed or not is_due(
-                item=item, period=period, run_date=run_date
-            ):
+            if (item.pk, period[0]) in billed:
                 continue
+            if item.terminated_date and period[0] > item.terminated_date:
+                break  # C3
             amount = amounts[period[0]]
             taken = sum(
                 (
@@ -177,23 +180,59 @@ def _due_lines(*, order: Order, run_date: date) -> list[InvoiceLine]:
                 ZERO,
             )
             net = max(amount.amount - taken, ZERO)
-            if net <= 0:
-                continue
-            tax = money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
-            lines.append(
-                InvoiceLine(
-                    line_number=len(lines) + 1,
-                    order_item=item,
-                    period_start=period[0],
-                    period_end=period[1],
-                    quantity=period_quantity(
-                        item=item, period=period, reductions=reductions[item.pk]
-                    ),
-                    net=Money(net, currency),
-                    tax=Money(tax, currency),
-                )
+            if net > 0:
+                yield item, period, net, reductions[item.pk]
+
+
+def _due_lines(*, order: Order, items: list[OrderItem], run_date: date):
+    """Unsaved invoice lines for the due periods (B2), and each product's next due date
+    once they are billed (None: nothing left)."""
+    currency = str(order.currency)
+    lines: list[InvoiceLine] = []
+    next_due: dict[int, date | None] = dict.fromkeys((item.pk for item in items), None)
+    for item, period, net, reductions in _unbilled(order=order, items=items):
+        if not is_due(item=item, period=period, run_date=run_date):
+            due = due_date(item=item, period=period)
+            if next_due[item.pk] is None or due < next_due[item.pk]:
+                next_due[item.pk] = due
+            continue
+        tax = money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
+        lines.append(
+            InvoiceLine(
+                line_number=len(lines) + 1,
+                order_item=item,
+                period_start=period[0],
+                period_end=period[1],
+                quantity=period_quantity(item=item, period=period, reductions=reductions),
+                net=Money(net, currency),
+                tax=Money(tax, currency),
             )
-    return lines
+        )
+    return lines, next_due
+
+
+def _next_bill_dates_save(items: list[OrderItem], next_due: dict[int, date | None]) -> None:
+    changed = [i for i in items if i.next_bill_date != next_due.get(i.pk)]
+    for item in changed:
+        item.next_bill_date = next_due.get(item.pk)
+    if changed:
+        OrderItem.objects.bulk_update(changed, ["next_bill_date"])
+
+
+def billing_schedule_refresh(*, order: Order) -> None:
+    """Set when each product of ``order`` next falls due (after activation, reductions,
+    cancellations, voided invoices), so the billing run visits only orders with work.
+    The caller holds the order's row lock."""
+    items = list(order.items.order_by("line_number"))
+    if order.kind != OrderKind.STANDARD or order.status not in BILLABLE_STATUSES:
+        _next_bill_dates_save(items, {})
+        return
+    next_due: dict[int, date | None] = {}
+    for item, period, _net, _reductions in _unbilled(order=order, items=items):
+        due = due_date(item=item, period=period)
+        if next_due.get(item.pk) is None or due < next_due[item.pk]:
+            next_due[item.pk] = due
+    _next_bill_dates_save(items, next_due)
 
 
 def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] | None:
@@ -203,7 +242,9 @@ def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] 
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.kind != OrderKind.STANDARD or order.status not in BILLABLE_STATUSES:
             return None
-        lines = _due_lines(order=order, run_date=run.run_date)
+        items = list(order.items.order_by("line_number"))
+        lines, next_due = _due_lines(order=order, items=items, run_date=run.run_date)
+        _next_bill_dates_save(items, next_due)
         if not lines:
             return None
         currency = str(order.currency)
@@ -236,9 +277,11 @@ def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] 
         return invoice, len(lines)
 
 
-def _order_ids(orders) -> list[int]:
+def _order_ids(orders, run_date: date) -> list[int]:
     candidates = Order.objects.filter(
-        kind=OrderKind.STANDARD, status__in=BILLABLE_STATUSES
+        kind=OrderKind.STANDARD,
+        status__in=BILLABLE_STATUSES,
+        pk__in=OrderItem.objects.filter(next_bill_date__lte=run_date).values("order_id"),
     ).order_by("pk")
     if orders is not None:
         ids = [getattr(order, "pk", order) for order in orders]
@@ -256,7 +299,7 @@ def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None)
         document=run, actor=user, action="started", data={"run_date": run_date.isoformat()}
     )
     try:
-        for order_id in _order_ids(orders):
+        for order_id in _order_ids(orders, run_date):
             run.orders_seen += 1
             try:
                 billed = _bill_order(order_id=order_id, run=run, user=user)

@@ -149,6 +149,18 @@ def period_quantity(*, item: OrderItem, period: Period, reductions: list[Reducti
     return max(item.quantity - taken, ZERO)
 
 
+EARLIEST = date(1900, 1, 1)
+
+
+def due_date(*, item: OrderItem, period: Period) -> date:
+    """B2: the first run date on which ``period`` is due (``is_due`` from then on)."""
+    if is_one_time(item):
+        return EARLIEST
+    if item.billing_type == BillingType.ARREARS:
+        return period[1] + ONE_DAY
+    return period[0]
+
+
 def is_due(*, item: OrderItem, period: Period, run_date: date) -> bool:
     """B2: ADVANCE bills a period once it has started, ARREARS once it has ended; a
     one-time product is due as soon as its order is activated. C3: nothing that starts

@@ -229,6 +229,9 @@ def order_activate(*, order: Order, user, comment: str = "") -> Order:
         # O9: the SO lines are staged in the same transaction as the activation
         order.revenue_batch_id = emission_order_activated(order=order, user=user)
         order.save(update_fields=["revenue_batch_id"])
+        from .billing import billing_schedule_refresh  # billing imports this module
+
+        billing_schedule_refresh(order=order)  # B1: the billing run now sees its periods
         return order
 
 

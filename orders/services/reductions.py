@@ -172,7 +172,7 @@ def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Or
     """R7, R9 (C2, C4, C5 for cancellations): recheck availability under the row locks,
     lower the original products' available quantities, activate, stage the RORD lines and
     credit the billed part."""
-    from .billing import credit_memo_for_reduction
+    from .billing import billing_schedule_refresh, credit_memo_for_reduction
 
     reduction_permission_check(user=user, action="activate")
     with transaction.atomic():
@@ -229,6 +229,7 @@ def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Or
             data={"reduction": reduction.number, "available_quantity": changes},
         )
         credit_memo_for_reduction(reduction=reduction, user=user)
+        billing_schedule_refresh(order=original)  # C3: nothing after a terminated date
     return reduction
 
 
@@ -288,6 +289,9 @@ def reduction_order_deactivate(*, reduction: Order, user, comment: str = "") -> 
             comment=comment,
             data={"reduction": reduction.number, "available_quantity": changes},
         )
+        from .billing import billing_schedule_refresh
+
+        billing_schedule_refresh(order=original)  # its periods are due again
     return reduction
 
 

@@ -228,10 +228,10 @@ def test_b4_one_orders_failure_never_stops_the_run(monkeypatch):
     good, good_item = subscription()
     real = billing_services._due_lines
 
-    def failing(*, order, run_date):
+    def failing(*, order, items, run_date):
         if order.pk == bad.pk:
             raise BusinessRuleRefused(rule="B4", field=None, message="cannot bill this one")
-        return real(order=order, run_date=run_date)
+        return real(order=order, items=items, run_date=run_date)
 
     monkeypatch.setattr(billing_services, "_due_lines", failing)
     billing = run(D(2025, 1, 1))

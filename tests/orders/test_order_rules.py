@@ -123,7 +123,11 @@ def test_o2_activate_changes_only_status_and_activation_stamps():
         "revenue_batch_id",
     }
     assert activated.activated_by == user and activated.activated_at is not None
-    assert list(OrderItem.objects.filter(order=order).order_by("pk").values()) == items_before
+    items_after = list(OrderItem.objects.filter(order=order).order_by("pk").values())
+    # B1: the one product change is when its first period falls due for billing
+    assert [i.pop("next_bill_date") for i in items_before] == [None, None]
+    assert all(i.pop("next_bill_date") for i in items_after)
+    assert items_after == items_before
 
 
 def test_o2_product_without_price_book_entry_is_refused_naming_the_field():
