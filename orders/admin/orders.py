@@ -31,6 +31,15 @@ from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
 
 
+class OrderKindFilter(admin.ChoicesFieldListFilter):
+    """Kinds this list shows: reduction orders have their own list."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] != OrderKind.REDUCTION.label:
+                yield choice
+
+
 @admin.register(Order)
 class OrderAdmin(OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin):
     """Standard and change orders. Reduction orders have their own admin (R, C rules)."""
@@ -52,7 +61,7 @@ class OrderAdmin(OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin):
     list_display_links = ("number_display",)
     list_filter = (
         "status",
-        "kind",
+        ("kind", OrderKindFilter),
         ("account", admin.RelatedOnlyFieldListFilter),
         ("effective_date", DateRangeFilter),
     )

@@ -398,3 +398,14 @@ def test_reduction_page_runs_a_constant_number_of_queries(admin_client):
         reduction = reduction_order_create(original=order, lines=lines, user=None)
         counts.append(_count_queries(admin_client, reduction_url(reduction)))
     assert counts[0] == counts[1], counts
+
+
+def test_r12_order_list_leaves_reductions_to_their_own_list(admin_client, ord1):
+    """Reduction orders are listed under *Reduction orders*; the order list neither shows
+    them nor offers a kind filter that can only come back empty."""
+    ro = reduce(ord1, 5)
+    page = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert ord1.number in page and ro.number not in page
+    assert "kind__exact=REDUCTION" not in page and "kind__exact=STANDARD" in page
+    own = admin_client.get(reverse("admin:orders_reductionorder_changelist")).content.decode()
+    assert ro.number in own

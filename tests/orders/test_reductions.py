@@ -236,6 +236,27 @@ def test_r4_r5_reduction_takes_the_originals_header_and_negative_amounts():
     assert ro.gross_total == Money("-9.00", "EUR") and ro.effective_date == dt.date(2026, 3, 1)
 
 
+def test_r4_a_draft_reduction_keeps_the_originals_header_and_r5_its_items(ord1):
+    """R4: account, price book, currency and original cannot change, even in Draft;
+    R5: its items come only from the Reduce form (their totals are prorated, R6)."""
+    from orders.services import order_save
+    from tests.factories import AccountFactory
+
+    ro = reduce(ord1, 5)
+    ro.account = AccountFactory()
+    with pytest.raises(BusinessRuleRefused) as exc:
+        order_save(order=ro, user=None)
+    assert exc.value.field == "account" and "cannot change" in refused(exc, "R4")
+    ro = Order.objects.get(pk=ro.pk)
+    ro.reference = "PO-42"  # what is not inherited can still change
+    assert order_save(order=ro, user=None).reference == "PO-42"
+    extra = OrderItem(order=ro, product=item_of(ord1).product, quantity=D(-1))
+    with pytest.raises(BusinessRuleRefused) as exc:
+        order_item_save(item=extra, user=None)
+    assert "Reduce form" in refused(exc, "R5")
+    assert ro.items.count() == 1
+
+
 @pytest.mark.parametrize("qty", ["-1", "-0.5"])
 def test_r5_quantity_to_reduce_must_be_positive(ord1, qty):
     with pytest.raises(BusinessRuleRefused) as excinfo:
