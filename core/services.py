@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from djmoney.money import Money
 from moneyed import get_currency
 
@@ -42,13 +42,18 @@ def audit_record(
 
 
 def sequence_next(*, name: str) -> int:
-    """Next value of a document series, allocated under a row lock (no duplicates)."""
-    with transaction.atomic():
-        DocumentSequence.objects.get_or_create(name=name)
-        seq = DocumentSequence.objects.select_for_update().get(name=name)
-        seq.last_value += 1
-        seq.save(update_fields=["last_value"])
-        return seq.last_value
+    """Next value of a document series. One ``UPDATE … RETURNING``: the row lock it takes
+    is held until the caller's transaction ends, so two callers never share a number."""
+    table = connection.ops.quote_name(DocumentSequence._meta.db_table)
+    sql = f"UPDATE {table} SET last_value = last_value + 1 WHERE name = %s RETURNING last_value"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [name])
+        row = cursor.fetchone()
+        if row is None:  # a new series: create it (a racing creator wins, we then update)
+            DocumentSequence.objects.get_or_create(name=name)
+            cursor.execute(sql, [name])
+            row = cursor.fetchone()
+        return row[0]
 
 
 def currency_exponent(currency: str) -> int:

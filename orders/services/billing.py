@@ -48,6 +48,7 @@ from .credit_memos import (
     credit_memo_for_reduction,
     credit_memo_issue,
     credit_memo_void,
+    document_clean,
     document_totals,
     document_transition,
 )
@@ -257,7 +258,7 @@ def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] 
             billing_run=run,
         )
         document_totals(invoice, lines, currency)
-        invoice.full_clean(exclude=["status"])  # protected FSM field
+        document_clean(invoice)
         invoice.save()
         for line in lines:
             line.invoice = invoice

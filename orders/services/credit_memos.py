@@ -58,11 +58,19 @@ def check_transition(document, name: str, user, *, rule: str, noun: str) -> None
         )
 
 
+def document_clean(document) -> None:
+    """``full_clean`` of a billing document built by the services: its values are checked;
+    the related rows (account, order, run: read under lock) and its number (from a locked
+    sequence, unique in the database) are not looked up again, one query each."""
+    related = [f.name for f in document._meta.concrete_fields if f.is_relation]
+    document.full_clean(exclude=["status", *related], validate_unique=False)
+
+
 def document_transition(document, name: str, user, *, comment: str = "", data=None):
     """Run FSM transition ``name`` on a locked document, save it, audit it."""
     from_state = document.status
     getattr(document, name)(by=_actor(user))
-    document.full_clean(exclude=["status"])  # protected FSM field
+    document_clean(document)
     document.save()
     audit_record(
         document=document,
@@ -265,7 +273,7 @@ def credit_memo_for_reduction(*, reduction: Order, user) -> CreditMemo | None:
             reason=f"{'Cancellation' if is_cancel else 'Reduction'} {reduction.number}",
         )
         document_totals(memo, lines, currency)
-        memo.full_clean(exclude=["status"])  # protected FSM field
+        document_clean(memo)
         memo.save()
         for line in lines:
             line.credit_memo = memo
