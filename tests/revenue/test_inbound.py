@@ -79,6 +79,22 @@ def test_i2_bad_values_are_line_errors_and_nothing_is_dropped(db):
     assert lines["A-6"].raw["__extra__"] == ["extra"]
 
 
+def test_i2_a_nul_byte_stops_the_line_and_keeps_the_rest(db):
+    """I2: no database text column holds a NUL byte; the line is kept, shown with U+FFFD,
+    and stopped with INB-000 naming the column, never an exception."""
+    rows = [
+        {"TRAN_TYPE": "SO", "SO_LINE_ID": "N-1", "CUSTOMER": "Acme\x00Corp"},
+        {"TRAN_TYPE": "SO", "SO_LINE_ID": "N-2", "CUSTOMER": "literal \\u0000 text"},
+    ]
+    inbound_stage(rows=rows, source=InboundBatch.SourceKind.SERVICE)
+    bad, good = InboundLine.objects.order_by("pk")
+    assert bad.status == "ERROR" and bad.error_codes == "INB-000"
+    assert bad.customer == "Acme\ufffdCorp" and "CUSTOMER: contains a NUL byte" in str(
+        bad.parse_errors
+    )
+    assert good.customer == "literal \\u0000 text" and not good.parse_errors
+
+
 def test_i2_empty_rev_method_defaults_to_ratable_daily(db):
     batch = stage_text(f"{HEADER}\n{GOOD.replace('RATABLE_MONTHLY', '')}\n")
     assert batch.lines.get().rev_method == "RATABLE_DAILY"
