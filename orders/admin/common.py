@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
+from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.models import AuditEvent
+
+from ..services import order_delete, order_transition
 
 
 def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
@@ -18,6 +21,44 @@ def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
 def message_refusal(model_admin, request, error: BusinessRuleRefused, prefix: str = "") -> None:
     for problem in refusals_of(error):
         model_admin.message_user(request, f"{prefix}{problem}", level=messages.ERROR)
+
+
+class OrderServicesAdminMixin:
+    """What the order and reduction order admins share: deletion only while Draft (O3) and
+    the FSM buttons, both through the services; a refusal is a message naming its rule."""
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.is_draft:
+            return False  # O3
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        order_delete(order=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for order in queryset:
+            try:
+                order_delete(order=order, user=request.user)
+            except BusinessRuleRefused as refusal:
+                message_refusal(self, request, refusal, prefix=f"{order}: ")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except BusinessRuleRefused as refusal:  # its status changed since the page was shown
+            message_refusal(self, request, refusal)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        """The services decide (reduction orders go to their own, R7, R9, R11)."""
+        comment = (kwargs or {}).get("comment", "")
+        try:
+            order_transition(order=obj, name=transition_name, user=request.user, comment=comment)
+        except BusinessRuleRefused as refusal:
+            message_refusal(self, request, refusal)
+            return False
+        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
+        return True
 
 
 def form_refusal(form, error: BusinessRuleRefused, aliases: dict | None = None) -> None:

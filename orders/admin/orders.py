@@ -19,14 +19,13 @@ from core.exceptions import BusinessRuleRefused
 
 from ..models import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
 from ..services import (
-    order_delete,
     order_item_delete,
     order_item_save,
     order_items_fulfil,
     order_save,
     order_transition,
 )
-from .common import audit_events, refusals_of
+from .common import OrderServicesAdminMixin, audit_events, refusals_of
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
 
@@ -41,7 +40,9 @@ class OrderKindFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin):
+class OrderAdmin(
+    OrderServicesAdminMixin, OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin
+):
     """Standard and change orders. Reduction orders have their own admin (R, C rules)."""
 
     fsm_fields = ["status"]
@@ -253,33 +254,6 @@ class OrderAdmin(OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin):
                 formset.new_objects.append(item)
             else:
                 formset.changed_objects.append((item, item_form.changed_data))
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and not obj.is_draft:
-            return False  # O3
-        return super().has_delete_permission(request, obj)
-
-    def delete_model(self, request, obj):
-        order_delete(order=obj, user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for order in queryset:
-            try:
-                order_delete(order=order, user=request.user)
-            except BusinessRuleRefused as refusal:
-                self.message_user(request, str(refusal), level=messages.ERROR)
-
-    # --- transitions through services -----------------------------------------------
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        comment = (kwargs or {}).get("comment", "")
-        try:
-            order_transition(order=obj, name=transition_name, user=request.user, comment=comment)
-        except BusinessRuleRefused as refusal:
-            for problem in refusals_of(refusal):
-                self.message_user(request, str(problem), level=messages.ERROR)
-            return False
-        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
-        return True
 
     def _bulk_transition(self, request, queryset, name):
         done = 0

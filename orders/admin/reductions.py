@@ -3,7 +3,7 @@ Deactivate through ``order_transition`` (which hands them to the reduction servi
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Exists, IntegerField, OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
@@ -20,8 +20,8 @@ from ..models import (
     OrderItem,
     ReductionOrder,
 )
-from ..services import order_delete, order_transition
 from .common import (
+    OrderServicesAdminMixin,
     ServiceOnlyChangeMixin,
     admin_link,
     audit_events,
@@ -95,7 +95,9 @@ class ReductionItemInline(admin.TabularInline):
 
 
 @admin.register(ReductionOrder)
-class ReductionOrderAdmin(ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin):
+class ReductionOrderAdmin(
+    OrderServicesAdminMixin, ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin
+):
     fsm_fields = ["status"]
     change_form_template = "admin/orders/reductionorder/change_form.html"
     list_display = (
@@ -234,39 +236,6 @@ class ReductionOrderAdmin(ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmi
                 extra_context["audit_events"] = audit_events(obj, Order, ReductionOrder)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except BusinessRuleRefused as refusal:
-            message_refusal(self, request, refusal)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        """R7, R9, R11: the reduction services decide; a refusal names its rule."""
-        comment = (kwargs or {}).get("comment", "")
-        try:
-            order_transition(order=obj, name=transition_name, user=request.user, comment=comment)
-        except BusinessRuleRefused as refusal:
-            message_refusal(self, request, refusal)
-            return False
-        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
-        return True
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and not obj.is_draft:
-            return False  # O3
-        return super().has_delete_permission(request, obj)
-
-    def delete_model(self, request, obj):
-        order_delete(order=obj, user=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for order in queryset:
-            try:
-                order_delete(order=order, user=request.user)
-            except BusinessRuleRefused as refusal:
-                message_refusal(self, request, refusal, prefix=f"{order}: ")
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
         except BusinessRuleRefused as refusal:
             message_refusal(self, request, refusal)
             return HttpResponseRedirect(request.get_full_path())
