@@ -187,15 +187,14 @@ def _unbilled(*, order: Order, items: list[OrderItem]):
 
 def _due_lines(*, order: Order, items: list[OrderItem], run_date: date):
     """Unsaved invoice lines for the due periods (B2), and each product's next due date
-    once they are billed (None: nothing left)."""
+    once they are billed (absent: nothing left)."""
     currency = str(order.currency)
     lines: list[InvoiceLine] = []
-    next_due: dict[int, date | None] = dict.fromkeys((item.pk for item in items), None)
+    next_due: dict[int, date] = {}
     for item, period, net, reductions in _unbilled(order=order, items=items):
         if not is_due(item=item, period=period, run_date=run_date):
-            due = due_date(item=item, period=period)
-            if next_due[item.pk] is None or due < next_due[item.pk]:
-                next_due[item.pk] = due
+            # periods come in date order: an item's first one not due is its next
+            next_due.setdefault(item.pk, due_date(item=item, period=period))
             continue
         tax = money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
         lines.append(
@@ -212,7 +211,8 @@ def _due_lines(*, order: Order, items: list[OrderItem], run_date: date):
     return lines, next_due
 
 
-def _next_bill_dates_save(items: list[OrderItem], next_due: dict[int, date | None]) -> None:
+def _next_bill_dates_save(items: list[OrderItem], next_due: dict[int, date]) -> None:
+    """Store each item's next due date (absent from ``next_due``: nothing left to bill)."""
     changed = [i for i in items if i.next_bill_date != next_due.get(i.pk)]
     for item in changed:
         item.next_bill_date = next_due.get(item.pk)
@@ -228,11 +228,9 @@ def billing_schedule_refresh(*, order: Order) -> None:
     if order.kind != OrderKind.STANDARD or order.status not in BILLABLE_STATUSES:
         _next_bill_dates_save(items, {})
         return
-    next_due: dict[int, date | None] = {}
+    next_due: dict[int, date] = {}
     for item, period, _net, _reductions in _unbilled(order=order, items=items):
-        due = due_date(item=item, period=period)
-        if next_due.get(item.pk) is None or due < next_due[item.pk]:
-            next_due[item.pk] = due
+        next_due.setdefault(item.pk, due_date(item=item, period=period))  # date order
     _next_bill_dates_save(items, next_due)
 
 
