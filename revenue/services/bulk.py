@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+import json
+from collections.abc import Callable, Iterable, Sequence
 
-from django.db import connection
+from django.db import connection, models
+from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 
 def bulk_insert(*, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> int:
@@ -22,3 +26,31 @@ def bulk_insert(*, table: str, columns: Sequence[str], rows: Sequence[tuple]) ->
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({marks})", rows)
     return len(rows)
+
+
+def _converter(field) -> Callable | None:
+    """How a model attribute becomes a COPY value: JSON as text, Money cached by the money
+    descriptor as its amount, a Choices member as its value; None: as it is."""
+    if isinstance(field, models.JSONField):
+        return json.dumps
+    if isinstance(field, MoneyField):
+        return lambda value: value.amount if isinstance(value, Money) else value
+    if field.choices:
+        return lambda value: value.value if isinstance(value, enum.Enum) else value
+    return None
+
+
+def instances_insert(*, model, objects: Iterable[models.Model], fields) -> int:
+    """COPY model instances that ``bulk_create`` would write (``fields``: the concrete
+    fields to write, in order), straight from their attributes: no per-value preparation
+    by the ORM. The caller sets what ``save()`` would (ids, auto_now timestamps)."""
+    converters = [(i, c) for i, f in enumerate(fields) if (c := _converter(f))]
+    names = [f.attname for f in fields]
+    rows = []
+    for obj in objects:
+        values = obj.__dict__
+        row = [values[name] for name in names]
+        for i, convert in converters:
+            row[i] = convert(row[i])
+        rows.append(row)
+    return bulk_insert(table=model._meta.db_table, columns=[f.column for f in fields], rows=rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import enum
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -18,7 +17,7 @@ from core.services import audit_record
 
 from ..models import InboundBatch, InboundLine
 from ..models.choices import LineStatus, TranType
-from .bulk import bulk_insert
+from .bulk import instances_insert
 from .parsing import COLUMNS, FIELD_OF, PARSE_ERROR, derive_keys, parse_row
 
 STAGE_CHUNK = 2000
@@ -192,23 +191,11 @@ def _lines_insert(lines: list[InboundLine]) -> None:
     if connection.vendor != "postgresql":
         InboundLine.objects.bulk_create(lines)
         return
-    fields = [f for f in InboundLine._meta.concrete_fields if not f.primary_key]
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
     now = timezone.now()
-    rows = []
     for line in lines:
         line.created_at = now  # auto_now_add, as save() would set it
-        values = line.__dict__
-        row = []
-        for f in fields:
-            value = values[f.attname]
-            if f.attname in json_fields:
-                value = json.dumps(value)
-            elif isinstance(value, enum.Enum):
-                value = value.value
-            row.append(value)
-        rows.append(row)
-    bulk_insert(table=InboundLine._meta.db_table, columns=[f.column for f in fields], rows=rows)
+    fields = [f for f in InboundLine._meta.concrete_fields if not f.primary_key]
+    instances_insert(model=InboundLine, objects=lines, fields=fields)
 
 
 NUL = "\x00"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from decimal import Decimal
 
@@ -10,12 +9,11 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.db.models.base import ModelState
 from django.utils import timezone
-from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
 from ..models import InboundLine, SoLine
 from ..models.choices import LineStatus, TranType
-from .bulk import bulk_insert
+from .bulk import instances_insert
 from .ledger import (
     Booker,
     LineState,
@@ -164,26 +162,12 @@ def so_lines_insert(lines: list[SoLine]) -> None:
         )
         ids = [row[0] for row in cursor.fetchall()]
     now = timezone.now()
-    names = [f.attname for f in fields]
-    # values that are Money (cached by the money descriptor) or Choices go in as plain values
-    money = [i for i, f in enumerate(fields) if isinstance(f, MoneyField)]
-    choices = [i for i, f in enumerate(fields) if f.choices]
-    rows = []
     for so, pk in zip(lines, ids, strict=True):
         so.id = pk
         so.created_at = so.updated_at = now  # auto_now_add / auto_now, as save() sets them
-        values = so.__dict__
-        row = [values[name] for name in names]
-        for i in money:
-            if isinstance(row[i], Money):
-                row[i] = row[i].amount
-        for i in choices:
-            if isinstance(row[i], enum.Enum):
-                row[i] = row[i].value
-        rows.append(row)
         so._state.adding = False
         so._state.db = connection.alias
-    bulk_insert(table=table, columns=[f.column for f in fields], rows=rows)
+    instances_insert(model=SoLine, objects=lines, fields=fields)
 
 
 def so_values(line: InboundLine) -> dict:
