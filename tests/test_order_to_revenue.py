@@ -125,12 +125,15 @@ def test_order_reduction_billing_credit_memo_reach_revenue_and_balance(ops):
     assert cm_ro.ext_sll_prc == D("-40.00") and cm_ro.inv_num == memo.number
 
     out = cmd("revenue_collect")
-    assert "collected 4" in out, out  # the SO and its three INV lines
-    assert SoLine.objects.get(so_line_id=so.so_line_id).ext_sll_prc.amount == D("1200")
+    assert "collected 6, stopped 0, waiting 0" in out, out  # SO, 3 INV, RORD, CM-RO
+    line = SoLine.objects.get(so_line_id=so.so_line_id)
+    assert line.ext_sll_prc.amount == D("1200")
+    assert line.net_sll_prc == D("1200") + rord.ext_sll_prc  # P3: the RORD reduced it
+    assert line.return_flag == "N"
+    assert cm_ro.so_line_id == reduction.items.get().so_line_id  # names its RORD (P8)
     assert JournalEntry.objects.filter(line__so_line_id=so.so_line_id).exists()
     assert_balanced()
-    # RORD and CM-RO are validated and wait for their processing (revenue part 2)
-    assert {line.status for line in staged("RORD") + staged("CM-RO")} == {"NEW"}
+    assert {line.status for line in staged("RORD") + staged("CM-RO")} == {"COLLECTED"}
 
 
 def test_cancellation_stages_rord_for_the_remaining_term_and_cm_ro_for_its_credit(ops):

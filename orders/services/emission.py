@@ -148,6 +148,13 @@ def cm_rows(memo: CreditMemo) -> list[dict[str, str]]:
     lines = memo.lines.filter(is_void=False).select_related(
         "order_item__product", "order_item__order"
     )
+    # a CM-RO names its RORD by the reduction item's SO line (P8 finds the contra by it)
+    reduced_by = {}
+    if tran_type == "CM-RO" and memo.source_order_id:
+        reduced_by = {
+            item.original_order_item_id: item.so_line_id
+            for item in memo.source_order.items.select_related("order")
+        }
     for line in lines.order_by("line_number"):
         item = line.order_item
         row = {
@@ -167,6 +174,7 @@ def cm_rows(memo: CreditMemo) -> list[dict[str, str]]:
         }
         if tran_type == "CM-RO":
             row["ORIG_SO_LINE_ID"] = item.so_line_id
+            row["SO_LINE_ID"] = reduced_by.get(item.pk) or item.so_line_id
         rows.append(row)
     return rows
 

@@ -1,6 +1,6 @@
 """Revenue sub-ledger data (revenue.md): staging, rules, ledger, periods and runs."""
 
-from .ledger import JournalEntry, RevenueContract, ScheduleRow, SoLine
+from .ledger import ContraEntry, JournalEntry, RevenueContract, ScheduleRow, SoLine
 from .periods import Period
 from .rules import ProfileSetting, ValidationRule
 from .runs import CollectionRun
@@ -8,6 +8,7 @@ from .staging import InboundBatch, InboundLine
 
 __all__ = [
     "CollectionRun",
+    "ContraEntry",
     "InboundBatch",
     "InboundLine",
     "JournalEntry",

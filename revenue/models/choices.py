@@ -50,6 +50,7 @@ class RowKind(models.TextChoices):
     CONVERSION = "CONVERSION", "Billing: source SO ↔ INV"
     HOLD = "HOLD", "Hold (manual deferral)"
     DATE_CHANGE = "DATE_CHANGE", "Revenue dates changed"
+    REVERSAL = "REVERSAL", "Reduction reversal (RORD / CM-R)"
 
 
 class Account(models.TextChoices):

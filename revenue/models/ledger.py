@@ -6,6 +6,8 @@ have no database constraint: they are for drill-down, and a per-row foreign-key 
 would cost more than the insert itself.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -15,6 +17,7 @@ from .choices import Account, EntryType, RevMethod, RowKind, Source, YesNo
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
 QTY = {"max_digits": 20, "decimal_places": 6}
+AMT = {"max_digits": 18, "decimal_places": 2}
 
 
 class RevenueContract(models.Model):
@@ -56,6 +59,33 @@ class SoLine(models.Model):
     allocated = MoneyField("ALLOCATED", null=True, blank=True, **MONEY)
     carve = MoneyField("CARVE", null=True, blank=True, **MONEY)
     return_flag = models.CharField(max_length=1, choices=YesNo.choices, default=YesNo.NO)
+    # what reductions did to the line (P1–P5), in the line's currency: running totals kept
+    # by collection, so that validation (V9), contra AR (P7) and allocation (A2) read no
+    # other table
+    rord_sll_prc = models.DecimalField(
+        "Σ RORD ESP", default=0, help_text="Sum of the collected RORDs' EXT_SLL_PRC (≤ 0).", **AMT
+    )
+    cmr_sll_prc = models.DecimalField(
+        "Σ CM-R ESP", default=0, help_text="What CM-R lines took off the line (≤ 0, P5).", **AMT
+    )
+    reduced_lst_prc = models.DecimalField(
+        "Σ reduced ELP", default=0, help_text="EXT_LST_PRC of RORDs and CM-Rs (≤ 0).", **AMT
+    )
+    reduced_qty_months = models.DecimalField(
+        "reduced quantity × months",
+        default=0,
+        help_text="Σ quantity × term months of RORDs and CM-Rs (A2).",
+        **QTY,
+    )
+    returned_qty = models.DecimalField(
+        "returned quantity", default=0, help_text="Σ CM-R quantity (P5).", **QTY
+    )
+    contra_balance = models.DecimalField(
+        "contra AR outstanding",
+        default=0,
+        help_text="Contra booked less removed / reversed.",
+        **AMT,
+    )
     hold = models.BooleanField(default=False, help_text="Manual deferral: releases nothing.")
     dates_changed = models.BooleanField(
         default=False, help_text="Revenue dates changed by hand (V7)."
@@ -87,6 +117,15 @@ class SoLine(models.Model):
     @property
     def marked_for_v7(self) -> bool:
         return self.dates_changed or self.manually_released
+
+    @property
+    def net_sll_prc(self) -> Decimal:
+        """N: what the line still sells after RORDs and CM-Rs (its schedule's total)."""
+        return self.ext_sll_prc.amount + self.rord_sll_prc + self.cmr_sll_prc
+
+    @property
+    def is_returned(self) -> bool:
+        return self.return_flag == YesNo.YES
 
 
 class ScheduleRow(models.Model):
@@ -170,3 +209,63 @@ class JournalEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} {self.entry_type} Dr {self.dr_account} / Cr {self.cr_account}"
+
+
+class ContraEntry(models.Model):
+    """P7–P8: the contra AR schedule of a line. A ``CONTRA`` row is booked when a RORD
+    leaves more billed than sold (CL Dr / Contra AR Cr); a CM-RO removes what is not posted
+    yet (``removed``) and answers what is posted with a ``CONTRA_REVERSAL`` row (Contra AR
+    Dr / CL Cr). Its journal entry is the one of the same line, type and inbound line."""
+
+    class Kind(models.TextChoices):
+        CONTRA = "CONTRA", "Contra"
+        CONTRA_REVERSAL = "CONTRA_REVERSAL", "Contra reversal"
+
+    line = models.ForeignKey(SoLine, on_delete=models.PROTECT, related_name="contra_entries")
+    period = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = MoneyField(**MONEY)
+    removed = models.DecimalField(
+        default=0, help_text="Removed by CM-ROs before it was posted (P8).", **AMT
+    )
+    reversed = models.DecimalField(
+        default=0, help_text="Answered by contra reversals after it was posted (P8).", **AMT
+    )
+    inbound_line = models.ForeignKey(
+        "revenue.InboundLine",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The RORD (contra) or CM-RO (reversal) that booked it.",
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    removed_by = models.ForeignKey(
+        "revenue.InboundLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The last CM-RO that removed (part of) it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "contra AR entry"
+        verbose_name_plural = "contra AR entries"
+        ordering = ["line", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="contra_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(removed__gte=0, reversed__gte=0, removed__lte=F("amount")),
+                name="contra_removed_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} {self.period} {self.kind} {self.amount}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is left of a CONTRA row: its amount less what was removed or reversed."""
+        return self.amount.amount - self.removed - self.reversed

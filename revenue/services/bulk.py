@@ -54,3 +54,33 @@ def instances_insert(*, model, objects: Iterable[models.Model], fields) -> int:
             row[i] = convert(row[i])
         rows.append(row)
     return bulk_insert(table=model._meta.db_table, columns=[f.column for f in fields], rows=rows)
+
+
+def instances_update(*, model, objects: Sequence[models.Model], fields) -> int:
+    """``bulk_update`` of ``fields`` (concrete fields, a MoneyField's currency column
+    included) by primary key. PostgreSQL: one ``UPDATE … FROM unnest()`` with typed arrays
+    instead of a CASE per field and row; elsewhere ``bulk_update``."""
+    if not objects:
+        return 0
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objects, [f.name for f in fields])
+        return len(objects)
+    pk = model._meta.pk
+    columns = [pk, *fields]
+    arrays = []
+    for field in columns:
+        convert = _converter(field)
+        values = [getattr(obj, field.attname) for obj in objects]
+        arrays.append([convert(v) if convert else v for v in values])
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(f.column) for f in columns)
+    sources = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET {sets} FROM unnest({sources}) AS v({names}) "
+            f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}",
+            arrays,
+        )
+        return cursor.rowcount

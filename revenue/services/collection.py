@@ -18,7 +18,7 @@ from django.utils import timezone
 from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
 from ..models.choices import COLLECTION_PHASES, LineStatus
 from .periods import period_open_get, period_open_locked
-from .processing import HANDLED, STAGED_FIELDS, BatchProcessor, StagedLine
+from .processing import STAGED_FIELDS, BatchProcessor, StagedLine
 from .settings import profile_get
 from .validation import rules_enabled
 
@@ -59,11 +59,8 @@ def collection_collect(*, trigger: str, actor=None, batch_size: int | None = Non
 
 def collection_pending_count() -> int:
     """Lines the next run will look at: new, and stopped lines due for a retry."""
-    # valid lines whose processing is not built yet (RORD, CM-R, CM-RO) wait without
-    # making the beat job record an empty run every few minutes
-    fresh = Q(tran_type__in=HANDLED) | Q(run__isnull=True)
     return (
-        InboundLine.objects.filter(fresh, status=LineStatus.NEW).count()
+        InboundLine.objects.filter(status=LineStatus.NEW).count()
         + _retry_due(InboundLine.objects.filter(status=LineStatus.ERROR)).count()
     )
 
@@ -245,6 +242,7 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
             so_lines=so_lines,
             contracts=contracts,
             key_of=lambda line: _contract_key(line, known),
+            contra=profile_get("CREATE_RORD_CONTRA_ENTRY") == "Y",
         )
         processor.process()
         processor.write()

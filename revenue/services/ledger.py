@@ -10,7 +10,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Sum, Value
+from django.db.models.functions import Greatest
 
 from core.services import sum_exact
 
@@ -208,7 +209,8 @@ class LineState:
 
 
 def states_load(*, line_ids: list[int], open_period: int) -> dict[int, LineState]:
-    """The schedules of many lines in one query (open and future periods)."""
+    """The schedules of many lines in one query. Closed periods are summed into the open
+    period: what a line has recognized so far, by source (P3, P4)."""
     states: dict[int, LineState] = defaultdict(LineState)
     if not line_ids:
         return states
@@ -216,8 +218,9 @@ def states_load(*, line_ids: list[int], open_period: int) -> dict[int, LineState
         rows = _states_rows_postgresql(line_ids, open_period)
     else:
         rows = (
-            ScheduleRow.objects.filter(line_id__in=line_ids, period__gte=open_period)
-            .values_list("line_id", "period", "source")
+            ScheduleRow.objects.filter(line_id__in=line_ids)
+            .annotate(bucket=Greatest("period", Value(open_period)))
+            .values_list("line_id", "bucket", "source")
             .annotate(total=Sum("amount"))
             .order_by()
         )
@@ -235,12 +238,12 @@ def _states_rows_postgresql(line_ids: list[int], open_period: int) -> list[tuple
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT l.id, s.period, s.source, s.total
+            SELECT l.id, s.bucket, s.source, s.total
             FROM unnest(%s::bigint[]) AS l(id)
             CROSS JOIN LATERAL (
-                SELECT period, source, sum(amount) AS total FROM {table}
-                WHERE line_id = l.id AND period >= %s
-                GROUP BY period, source
+                SELECT greatest(period, %s) AS bucket, source, sum(amount) AS total
+                FROM {table} WHERE line_id = l.id
+                GROUP BY 1, 2
             ) AS s
             """,
             [list(line_ids), open_period],

@@ -1,4 +1,5 @@
-"""What collecting each type of line does, for one batch held in memory (S6, S9, S11)."""
+"""What collecting each type of line does, for one batch held in memory (S6, S9, S11,
+P1–P9, A4)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import OuterRef, Subquery
-from django.db.models.base import ModelState
 from django.utils import timezone
-from djmoney.money import Money
 
 from ..models import InboundLine, SoLine
 from ..models.choices import LineStatus, TranType
-from .bulk import instances_insert
+from .bulk import instances_update
+from .contra import ContraBook
 from .ledger import (
     Booker,
     LineState,
@@ -23,10 +23,10 @@ from .ledger import (
     so_update_book,
     states_load,
 )
+from .processing_reductions import ReductionHandlers
+from .solines import so_line_new, so_lines_insert, so_values
 from .validation import WAITING, ValidationContext, line_errors
 
-# Types whose effects are built so far; RORD, CM-R and CM-RO are validated and kept NEW.
-HANDLED = frozenset({TranType.SO, TranType.INV, TranType.CM})
 SO_FIELDS = (
     "so_num",
     "so_date",
@@ -43,6 +43,23 @@ SO_FIELDS = (
     "ssp_price",
 )
 SCHEDULE_FIELDS = ("ext_sll_prc", "rev_method", "start_date", "end_date")
+# what collection may change on an existing SO line (an SO update, a reduction, A4)
+UPDATED_FIELDS = (
+    *SO_FIELDS,
+    "rev_start_date",
+    "rev_end_date",
+    "return_flag",
+    "rord_sll_prc",
+    "cmr_sll_prc",
+    "reduced_lst_prc",
+    "reduced_qty_months",
+    "returned_qty",
+    "contra_balance",
+    "ext_ssp",
+    "allocated",
+    "carve",
+    "updated_at",
+)
 # The staging columns collection reads: every typed value, not the raw row (I2) nor the
 # results of earlier runs. ``StagedLine`` carries them under the model's attribute names.
 STAGED_FIELDS = (
@@ -98,101 +115,8 @@ class StagedLine:
         return [cls(dict(zip(STAGED_FIELDS, row, strict=True))) for row in rows]
 
 
-_NEW_SO_LINE: dict[str, dict] = {}
-
-
-def so_line_new(line, *, contract_id: int) -> SoLine:
-    """A new SoLine from an SO row, the same as ``SoLine(so_line_id=…, contract_id=…,
-    rev_start_date=start, rev_end_date=end, **so_values(line))`` but without running the
-    model constructor per line (it costs more than the whole line's schedule): the
-    constructor's result for the line's currency is built once and copied."""
-    currency = line.curr
-    template = _NEW_SO_LINE.get(currency)
-    if template is None:
-        model = SoLine(
-            so_line_id="",
-            contract_id=None,
-            rev_start_date=None,
-            rev_end_date=None,
-            **so_values(line),
-        )
-        template = _NEW_SO_LINE[currency] = {
-            k: v for k, v in model.__dict__.items() if k != "_state"
-        }
-    start = line.start_date or line.so_date
-    end = line.end_date or start
-    values = dict(template)
-    values.update(
-        so_line_id=line.so_line_id,
-        contract_id=contract_id,
-        so_num=line.so_num,
-        so_date=line.so_date,
-        customer=line.customer,
-        item=line.item,
-        f_cur=line.f_cur,
-        quantity=line.ord_qty,
-        ext_lst_prc=line.ext_lst_prc,
-        ext_sll_prc=line.ext_sll_prc,
-        rev_method=line.rev_method,
-        start_date=start,
-        end_date=end,
-        rev_start_date=start,
-        rev_end_date=end,
-        ssp_pct=line.ssp_pct,
-        ssp_price=line.ssp_price,
-    )
-    so = SoLine.__new__(SoLine)
-    so.__dict__ = values
-    so._state = ModelState()
-    return so
-
-
-def so_lines_insert(lines: list[SoLine]) -> None:
-    """Insert new SO lines and give them their ids. PostgreSQL: ids drawn from the table's
-    sequence, rows written with COPY; elsewhere ``bulk_create``."""
-    if connection.vendor != "postgresql":
-        SoLine.objects.bulk_create(lines)
-        return
-    fields = SoLine._meta.concrete_fields
-    table = SoLine._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, len(lines)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    now = timezone.now()
-    for so, pk in zip(lines, ids, strict=True):
-        so.id = pk
-        so.created_at = so.updated_at = now  # auto_now_add / auto_now, as save() sets them
-        so._state.adding = False
-        so._state.db = connection.alias
-    instances_insert(model=SoLine, objects=lines, fields=fields)
-
-
-def so_values(line: InboundLine) -> dict:
-    """The SO line's values from an SO row. Dates default: start = SO_DATE, end = start."""
-    start = line.start_date or line.so_date
-    currency = line.curr
-    return {
-        "so_num": line.so_num,
-        "so_date": line.so_date,
-        "customer": line.customer,
-        "item": line.item,
-        "f_cur": line.f_cur,
-        "quantity": line.ord_qty,
-        "ext_lst_prc": Money(line.ext_lst_prc, currency),
-        "ext_sll_prc": Money(line.ext_sll_prc, currency),
-        "rev_method": line.rev_method,
-        "start_date": start,
-        "end_date": line.end_date or start,
-        "ssp_pct": line.ssp_pct,
-        "ssp_price": line.ssp_price,
-    }
-
-
-class BatchProcessor:
-    def __init__(self, *, run, open_period, rules, lines, so_lines, contracts, key_of):
+class BatchProcessor(ReductionHandlers):
+    def __init__(self, *, run, open_period, rules, lines, so_lines, contracts, key_of, contra):
         self.run = run
         self.lines = lines
         self.so_lines: dict[str, SoLine] = so_lines
@@ -208,15 +132,26 @@ class BatchProcessor:
             self.states[so.so_line_id] = existing[so.pk]
         self.new_lines: list[SoLine] = []
         self.updated: dict[str, SoLine] = {}
+        self.touched: set[int] = set()  # contracts to reallocate (A4)
         self.collected: list[int] = []
         self.collected_so: list[SoLine | None] = []  # the SO line of each collected line
-        self.kept: list[int] = []
         self.stopped: list[InboundLine] = []
         self.counts = Counter(collected=0, stopped=0, waiting=0, validated=0)
-        self.billed = self._billed_keys()
+        self.seen = self._seen_keys()
+        self.contra = ContraBook(booker=self.booker, enabled=contra)
+        by_type = {kind: set() for kind in (TranType.RORD, TranType.CM_RO)}
+        for line in lines:
+            so = so_lines.get(line.ref_line_id)
+            if so is not None and line.tran_type in by_type:
+                by_type[line.tran_type].add(so.pk)
+        self.contra.load(
+            rord_lines=sorted(by_type[TranType.RORD]), cm_ro_lines=sorted(by_type[TranType.CM_RO])
+        )
 
-    def _billed_keys(self) -> dict[tuple[str, str], str]:
-        kinds = {line.tran_type for line in self.lines} & {TranType.INV, TranType.CM}
+    def _seen_keys(self) -> dict[tuple[str, str], str]:
+        """The content of lines of this batch's types and ids that are already collected:
+        a billing line or a RORD sent again is booked once (I9)."""
+        kinds = {line.tran_type for line in self.lines} - {TranType.SO, ""}
         if not kinds:
             return {}
         keys = {line.line_key for line in self.lines if line.tran_type in kinds}
@@ -230,17 +165,15 @@ class BatchProcessor:
     def process(self) -> None:
         for line in self.lines:
             errors = line_errors(line, self.ctx)
-            if not errors and line.tran_type in HANDLED:
-                errors = getattr(self, f"_collect_{line.tran_type.lower()}")(line)
+            if not errors:
+                errors = getattr(self, f"_collect_{line.tran_type.lower().replace('-', '_')}")(line)
             if errors:
                 self._stop(line, errors)
-            elif line.tran_type in HANDLED:
+            else:
                 self.collected.append(line.pk)
                 self.collected_so.append(self.so_lines.get(line.ref_line_id))
                 self.counts["collected"] += 1
-            else:
-                self.kept.append(line.pk)
-                self.counts["validated"] += 1
+        self._allocate()
 
     def _stop(self, line: InboundLine, errors: list[dict]) -> None:
         codes = list(dict.fromkeys(e["code"] for e in errors))
@@ -253,6 +186,11 @@ class BatchProcessor:
         self.stopped.append(line)
         self.counts["waiting" if codes == [WAITING] else "stopped"] += 1
 
+    def _changed(self, so: SoLine) -> None:
+        self.touched.add(so.contract_id)
+        if so.pk:
+            self.updated[so.so_line_id] = so
+
     def _collect_so(self, line: InboundLine) -> list:
         so = self.so_lines.get(line.so_line_id)
         if so is None:
@@ -261,6 +199,8 @@ class BatchProcessor:
             self.so_lines[so.so_line_id] = so
             self.states[so.so_line_id] = state = LineState()
             so_schedule_book(booker=self.booker, line=so, state=state, inbound_id=line.pk)
+            if so.ssp_pct is not None or so.ssp_price is not None:
+                self.touched.add(so.contract_id)
             return []
         values = so_values(line)
         changed = {name for name in SO_FIELDS if getattr(so, name) != values[name]}
@@ -276,8 +216,7 @@ class BatchProcessor:
             setattr(so, name, values[name])
         if {"start_date", "end_date"} & changed and not so.dates_changed:
             so.rev_start_date, so.rev_end_date = so.start_date, so.end_date
-        if so.pk:
-            self.updated[so.so_line_id] = so
+        self._changed(so)
         if set(SCHEDULE_FIELDS) & changed:
             so_update_book(
                 booker=self.booker,
@@ -288,35 +227,58 @@ class BatchProcessor:
             )
         return []
 
-    def _collect_inv(self, line: InboundLine) -> list:
+    def _already(self, line) -> list | None:
+        """None: a new line. []: the same line again, already booked once (I9).
+        [error]: the same id with other values (V13 across batches)."""
         key = (line.tran_type, line.line_key)
-        seen = self.billed.get(key)
-        if seen is not None:
-            if seen == line.content_hash:
-                return []  # the same billing line again: already booked once (I9)
-            rule = self.ctx.rules.get("INB-005")
-            if rule is not None:
-                return [
-                    {
-                        "code": rule.code,
-                        "rule": rule.rule,
-                        "field": "INV_LINE_ID",
-                        "message": f"{rule.code} ({rule.rule}): {line.tran_type} "
-                        f"{line.line_key} was already collected with different values",
-                    }
-                ]
+        seen = self.seen.get(key)
+        if seen is None:
+            self.seen[key] = line.content_hash
+            return None
+        if seen == line.content_hash:
+            return []
+        rule = self.ctx.rules.get("INB-005")
+        if rule is None:
+            return None
+        field = "SO_LINE_ID" if line.tran_type == TranType.RORD else "INV_LINE_ID"
+        return [
+            {
+                "code": rule.code,
+                "rule": rule.rule,
+                "field": field,
+                "message": f"{rule.code} ({rule.rule}): {line.tran_type} "
+                f"{line.line_key} was already collected with different values",
+            }
+        ]
+
+    def _target(self, line) -> tuple[SoLine | None, list]:
+        """The SO line a billing line or reduction books on; or None and what to return:
+        [] for the same line again, or the errors that stop it."""
+        done = self._already(line)
+        if done is not None:
+            return None, done
+        return self._so_line(line)
+
+    def _so_line(self, line) -> tuple[SoLine | None, list]:
         so = self.so_lines.get(line.ref_line_id)
-        if so is None:  # V12 switched off: a billing line still cannot be booked without it
-            return [
-                {
-                    "code": WAITING,
-                    "rule": "V12",
-                    "field": "SO_LINE_ID",
-                    "message": f"{WAITING} (V12): SO line {line.ref_line_id or '?'} is not "
-                    "collected: the line waits for it even with V12 switched off",
-                }
-            ]
-        self.billed[key] = line.content_hash
+        if so is not None:
+            return so, []
+        # V12 switched off: the line still cannot be booked without its SO line
+        field = "ORIG_SO_LINE_ID" if line.tran_type in (TranType.RORD, TranType.CM_RO) else ""
+        return None, [
+            {
+                "code": WAITING,
+                "rule": "V12",
+                "field": field or "SO_LINE_ID",
+                "message": f"{WAITING} (V12): SO line {line.ref_line_id or '?'} is not "
+                "collected: the line waits for it even with V12 switched off",
+            }
+        ]
+
+    def _collect_inv(self, line: InboundLine) -> list:
+        so, errors = self._target(line)
+        if so is None:
+            return errors
         if line.start_date and line.end_date:
             start, end = line.start_date, line.end_date
         else:
@@ -331,12 +293,16 @@ class BatchProcessor:
             end=end,
             inbound_id=line.pk,
         )
-        billing_initial_book(
-            booker=self.booker, line=so, tran_type=line.tran_type, amount=amount, inbound_id=line.pk
-        )
+        self._initial(line, so, amount)
         return []
 
     _collect_cm = _collect_inv
+
+    def _initial(self, line, so: SoLine, amount: Decimal) -> None:
+        billing_initial_book(
+            booker=self.booker, line=so, tran_type=line.tran_type, amount=amount, inbound_id=line.pk
+        )
+        self.contra.billed_add(so, amount)
 
     # --- writes --------------------------------------------------------------------------
 
@@ -344,27 +310,19 @@ class BatchProcessor:
         if self.new_lines:
             so_lines_insert(self.new_lines)
         if self.updated:
+            now = timezone.now()
             for so in self.updated.values():
-                so.updated_at = timezone.now()
-            SoLine.objects.bulk_update(
-                list(self.updated.values()),
-                [
-                    *SO_FIELDS,
-                    "ext_lst_prc_currency",
-                    "ext_sll_prc_currency",
-                    "rev_start_date",
-                    "rev_end_date",
-                    "updated_at",
-                ],
+                so.updated_at = now
+            instances_update(
+                model=SoLine, objects=list(self.updated.values()), fields=_updated_fields()
             )
         self.booker.flush()
+        self.contra.write()
         now = timezone.now()
         link = Subquery(SoLine.objects.filter(so_line_id=OuterRef("ref_line_id")).values("pk")[:1])
         clean = {"errors": [], "error_codes": "", "waiting": False, "retry": False, "run": self.run}
         if self.collected:
             self._mark_collected(now=now, link=link, clean=clean)
-        if self.kept:
-            InboundLine.objects.filter(pk__in=self.kept).update(line=link, **clean)
         if self.stopped:
             InboundLine.objects.bulk_update(
                 [self._stopped_row(line) for line in self.stopped], list(STOPPED_FIELDS)
@@ -412,3 +370,14 @@ class BatchProcessor:
         for name in STOPPED_FIELDS:
             setattr(row, name, getattr(line, name))
         return row
+
+
+_FIELDS: list = []
+
+
+def _updated_fields() -> list:
+    """The concrete fields of ``UPDATED_FIELDS``, a MoneyField's currency column included."""
+    if not _FIELDS:
+        names = set(UPDATED_FIELDS) | {f"{n}_currency" for n in UPDATED_FIELDS}
+        _FIELDS.extend(f for f in SoLine._meta.concrete_fields if f.name in names)
+    return _FIELDS

@@ -107,3 +107,40 @@ def schedule_split(
 
 def one_day_before(day: date) -> date:
     return day - timedelta(days=1)
+
+
+def split_weighted(
+    *, total: Decimal, currency: str, weights: list[tuple[int, Fraction]]
+) -> list[tuple[int, Decimal]]:
+    """S7 over given (period, weight) pairs: cumulative rounding, parts add up to ``total``."""
+    whole = sum((w for _, w in weights), Fraction(0))
+    if not weights or not whole:
+        return []
+    running = Fraction(0)
+    cumulative = []
+    for period, weight in weights:
+        running += weight
+        share = running / whole
+        cumulative.append((period, share.numerator, share.denominator))
+    exponent = currency_exponent(currency)
+    parts = split_minor(to_minor(total, exponent), tuple(cumulative))
+    return [(p, from_minor(m, exponent)) for p, m in parts if m]
+
+
+def term_months(start: date, end: date) -> Fraction:
+    """A2: the months from ``start`` to ``end`` + 1 day; a partial month counts as its days /
+    the days of that month; at least 1 (1 Jan–31 Dec is 12, a one-day line is 1)."""
+    stop = end + timedelta(days=1)
+    whole = (stop.year - start.year) * 12 + stop.month - start.month
+    while whole > 0 and _add_months(start, whole) > stop:
+        whole -= 1
+    anchor = _add_months(start, whole)
+    days = (stop - anchor).days
+    size = calendar.monthrange(anchor.year, anchor.month)[1]
+    return max(Fraction(whole) + Fraction(days, size), Fraction(1))
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

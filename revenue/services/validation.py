@@ -7,11 +7,8 @@ is loaded once per batch by ``ValidationContext``; ``line_errors`` itself runs n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-from django.db.models import Count, Sum
-
-from core.services import sum_exact
+from django.db.models import Count
 
 from ..models import InboundLine, SoLine, ValidationRule
 from ..models.choices import LineStatus, TranType
@@ -46,8 +43,7 @@ class ValidationContext:
     rules: dict[str, ValidationRule]
     so_lines: dict[str, SoLine]
     conflicts: set[tuple[int, str, str]] = field(default_factory=set)
-    reduced: dict[int, Decimal] = field(default_factory=dict)  # line pk → Σ collected RORD ESP
-    has_rord: set[int] = field(default_factory=set)
+    has_rord: set[int] = field(default_factory=set)  # SO lines with a collected RORD
     # SO lines with a valid RORD staged and not processed yet: their CM-RO is not an orphan
     rord_pending: set[str] = field(default_factory=set)
     # TRAN_TYPE → the enabled rules that check it (``ValidationRule.types`` parsed once)
@@ -74,20 +70,16 @@ class ValidationContext:
                 .order_by()
             )
             ctx.conflicts = {(b, t, k) for b, t, k, _ in groups}
-        if any(line.tran_type in (TranType.RORD, TranType.CM_RO) for line in lines):
-            pks = [so.pk for so in so_lines.values()]
-            rords = (
+        cm_ro_refs = {line.ref_line_id for line in lines if line.tran_type == TranType.CM_RO}
+        if cm_ro_refs:
+            pks = [so.pk for ref in cm_ro_refs if (so := so_lines.get(ref)) is not None]
+            ctx.has_rord = set(
                 InboundLine.objects.filter(
                     line_id__in=pks, tran_type=TranType.RORD, status=LineStatus.COLLECTED
                 )
-                .values_list("line_id")
-                .annotate(total=Sum("ext_sll_prc"))
-                .order_by()
+                .values_list("line_id", flat=True)
+                .distinct()
             )
-            ctx.reduced = {pk: sum_exact(total, places=6) for pk, total in rords}
-            ctx.has_rord = set(ctx.reduced)
-        cm_ro_refs = {line.ref_line_id for line in lines if line.tran_type == TranType.CM_RO}
-        if cm_ro_refs:
             ctx.rord_pending = set(
                 InboundLine.objects.filter(
                     tran_type=TranType.RORD, status=LineStatus.NEW, ref_line_id__in=cm_ro_refs
@@ -170,7 +162,7 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
     if (r := rule("RPRO-00082")) and line.curr and line.curr != so.currency:
         errors.append(_error(r, f"{line.curr} vs {so.currency}", "CURR"))
     if (r := rule("RPRO-00357")) and line.ext_sll_prc is not None:
-        remaining = so.ext_sll_prc.amount + ctx.reduced.get(so.pk, Decimal(0))
+        remaining = so.net_sll_prc
         if abs(line.ext_sll_prc) > abs(remaining):
             errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
     if (r := rule("RPRO-00620")) and so.return_flag == "Y":

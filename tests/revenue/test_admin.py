@@ -41,7 +41,7 @@ ROWS = [
     "RATABLE_MONTHLY",
     "SO,S1,S1-2,,2026-01-01,,,,Acme,Hardware,1,,500,500,USD,USD,2026-01-01,2026-01-01,IMMEDIATE",
     "INV,S1,S1-1,,,I1,I1-1,2026-01-05,Acme,Support,12,12,1200,600,USD,USD,2026-01-01,2026-06-30,",
-    "RORD,S1,S1-1R,S1-1,2026-02-01,,,,Acme,Support,3,,-300,-300,USD,USD,2026-10-01,2026-12-31,",
+    "RORD,S1,S1-1R,S1-1,2026-02-01,,,,Acme,Support,3,,-300,-300,USD,USD,2026-10-01,2027-01-31,",
     "RORD,S1,S1-1Q,,2026-02-01,,,,Acme,Support,3,,-300,-300,USD,USD,2026-10-01,2026-12-31,",
     "INV,S9,S9-1,,,I9,I9-1,2026-01-05,Beta,Widget,1,1,10,10,USD,USD,2026-01-01,2026-01-31,",
     "SO,S2,S2-1,,2026-13-01,,,,Gamma,Thing,1,,1O0,100,USD,USD,2026-01-01,2026-01-31,",
@@ -59,9 +59,11 @@ def so_rows(count: int, start: int = 100) -> str:
 
 @pytest.fixture
 def data(ledger):
-    """Open 2026-01, stage the sample rows, collect: 3 collected, RORDs validated or
-    stopped, an INV waiting (INB-004) and a row with parse errors (INB-000)."""
+    """Open 2026-01, stage the sample rows, collect: 3 collected, RORDs stopped (V6 on:
+    S1-1R ends after its SO line), an INV waiting (INB-004) and a row with parse errors
+    (INB-000)."""
     ledger.cmd("revenue_period", "open", "202601")
+    ledger.cmd("revenue_rule", "RPRO-00353", "--enable")
     ledger.stage(GOOD_CSV)
     ledger.collect()
     return ledger
@@ -318,7 +320,7 @@ def test_staging_export_of_the_filtered_list(admin_client, data):
         "RORD_REVIEW_COMPLETED",
     ]
     assert {r["STATUS"] for r in rows} == {"ERROR"}
-    assert {r["SO_LINE_ID"] for r in rows} == {"S1-1Q", "S9-1", "S2-1"}
+    assert {r["SO_LINE_ID"] for r in rows} == {"S1-1Q", "S1-1R", "S9-1", "S2-1"}
 
 
 # --- SO lines (S6–S10) ----------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_v7_manual_schedule_change_stops_rords_unless_reviewed(collected_so, adm
     call_command("revenue_review", str(rord.pk), stdout=io.StringIO())
     collected_so.collect()
     rord.refresh_from_db()
-    assert (rord.status, rord.error_codes) == ("NEW", "")
+    assert (rord.status, rord.error_codes) == ("COLLECTED", "")
 
 
 def test_v8_currency_differs(collected_so):
@@ -122,12 +122,13 @@ def test_v11_cm_ro_without_a_collected_rord(collected_so):
     assert codes == "RPRO-00683"
 
 
-def test_v11_cm_ro_whose_rord_is_staged_is_not_an_orphan(collected_so):
-    """V11: a CM-RO staged with its RORD (as the order side emits them) passes V11 while
-    the RORD is valid and waiting for its processing; both stay NEW."""
+def test_v11_cm_ro_staged_with_its_rord_is_not_an_orphan(collected_so):
+    """V11, I7: a CM-RO staged with its RORD (as the order side emits them) is collected
+    after it in the same run: RORDs come before CM-ROs."""
     cm_ro = "CM-RO,R,R-1,S-1,,I9,I9-1,2026-07-05,,12,,-300,USD,USD,,,,,"
     assert stopped(collected_so, RORD, cm_ro) == ["", ""]
-    assert set(InboundLine.objects.filter(so_num="R").values_list("status", flat=True)) == {"NEW"}
+    statuses = set(InboundLine.objects.filter(so_num="R").values_list("status", flat=True))
+    assert statuses == {"COLLECTED"}
 
 
 def test_v12_waits_for_its_so_line_then_is_collected(collected_so):

@@ -112,7 +112,6 @@ def test_rv4_stopped_in_staging_reviewed_then_collected(ledger):
     assert "RPRO-00353 (V6) enabled" in ledger.cmd("revenue_rule", "RPRO-00353", "--enable")
     ledger.stage(RV4_SO)
     ledger.collect()
-    before = ledger.export("schedule"), ledger.export("journal"), ledger.export("lines")
 
     ledger.stage(RV4_RORD.format(esp="-300"))
     assert ledger.collect().strip().endswith("collected 0, stopped 1, waiting 0")
@@ -120,13 +119,18 @@ def test_rv4_stopped_in_staging_reviewed_then_collected(ledger):
     staged = {row["ID"]: row for row in ledger.export("staging")}[str(rord.pk)]
     assert (staged["STATUS"], staged["ERROR_CODES"]) == ("ERROR", "RPRO-00353")
 
+    raw = rord.raw
     assert "= Y on 1 line" in ledger.cmd("revenue_review", str(rord.pk))
-    out = ledger.collect()
+    assert ledger.collect().strip().endswith("collected 1, stopped 0, waiting 0")
     rord.refresh_from_db()
-    # valid now: it waits in staging, NEW, for RORD processing (next revenue issue)
-    assert (rord.status, rord.error_codes, rord.rord_review_completed) == ("NEW", "", "Y")
-    assert "stopped 0" in out
-    assert (ledger.export("schedule"), ledger.export("journal"), ledger.export("lines")) == before
+    assert (rord.status, rord.error_codes, rord.rord_review_completed) == ("COLLECTED", "", "Y")
+    assert rord.raw == raw  # nothing else about the line changed
+    # P3: the 300 comes off the future months its dates cover (Oct–Dec; January 2027 is
+    # outside the line, so its share comes off the latest of them)
+    schedule = ledger.schedule()
+    assert [schedule.get(("Y-1", 202600 + m, "SO"), 0) for m in range(1, 13)] == [100] * 9 + [0] * 3
+    line = ledger.export("lines")[0]
+    assert (line["EXT_SLL_PRC"], line["DEFERRED"]) == ("900.00", "800.00")
 
     ledger.stage(RV4_RORD.format(esp="300").replace("RORD,Y2,Y2-1", "RORD,Y3,Y3-1"))
     ledger.collect()
@@ -136,3 +140,81 @@ def test_rv4_stopped_in_staging_reviewed_then_collected(ledger):
     ledger.collect()
     positive.refresh_from_db()
     assert (positive.status, positive.error_codes) == ("ERROR", "RPRO-00058")
+
+
+RV1_STEP2 = """
+TRAN_TYPE,SO_NUM,SO_LINE_ID,ORIG_SO_LINE_ID,SO_DATE,ITEM,ORD_QTY,EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR,START_DATE,END_DATE
+RORD,SO101,SO101-1,SO100-2,2019-11-01,Maintenance,12,-100,-100,USD,USD,2019-11-01,2019-12-31
+"""
+RV1_STEP3 = """
+TRAN_TYPE,SO_NUM,SO_LINE_ID,ORIG_SO_LINE_ID,INV_NUM,INV_LINE_ID,INV_DATE,ITEM,INV_QTY,EXT_SLL_PRC,CURR,F_CUR
+CM-RO,SO101,SO101-1,SO100-2,INV101,INV101-1,2019-11-15,Maintenance,12,-100,USD,USD
+"""
+
+
+def _rv1_through_step2(ledger, profile):
+    ledger.cmd("revenue_period", "open", "201901")
+    ledger.cmd("revenue_profile", "CREATE_RORD_CONTRA_ENTRY", profile)
+    ledger.stage(RV1_STEP1)
+    ledger.collect()
+    ledger.cmd("revenue_period", "close", "--through", "201910")
+    assert ledger.cmd("revenue_period", "show").strip().endswith("201911")
+    ledger.stage(RV1_STEP2)
+    assert ledger.collect().strip().endswith("collected 1, stopped 0, waiting 0")
+
+
+def _nov_dec(ledger):
+    nets = ledger.nets(period_from=201911)
+    return {key: value for key, value in nets.items() if key[0] in (201911, 201912)}
+
+
+def test_rv1_profile_n_reduction_then_cm_ro(ledger):
+    """RV1 steps 2–3, profile N (P3 deferred first, P7 no contra, P9, S4)."""
+    _rv1_through_step2(ledger, "N")
+    assert _nov_dec(ledger) == {
+        (201911, "CONTRACT_LIABILITY"): D(30),
+        (201911, "REVENUE"): D(-30),
+        (201912, "CONTRACT_LIABILITY"): D(30),
+        (201912, "REVENUE"): D(-30),
+    }
+    line = {row["SO_LINE_ID"]: row for row in ledger.export("lines")}["SO100-2"]
+    assert (line["EXT_SLL_PRC"], line["RECOGNIZED"], line["DEFERRED"], line["RETURN_FLAG"]) == (
+        "500.00",
+        "500.00",
+        "0.00",
+        "N",
+    )
+    schedule = ledger.schedule()
+    ledger.stage(RV1_STEP3)
+    assert ledger.collect().strip().endswith("collected 1, stopped 0, waiting 0")
+    assert _nov_dec(ledger) == {
+        (201911, "CONTRACT_LIABILITY"): D(130),
+        (201911, "AR"): D(-100),
+        (201911, "REVENUE"): D(-30),
+        (201912, "CONTRACT_LIABILITY"): D(30),
+        (201912, "REVENUE"): D(-30),
+    }
+    assert ledger.schedule() == schedule  # P9
+
+
+def test_rv1_profile_y_contra_then_cm_ro_removes_it(ledger):
+    """RV1 steps 2–3, profile Y (P7 contra 600 − 500, P8 unposted contra removed)."""
+    _rv1_through_step2(ledger, "Y")
+    assert _nov_dec(ledger) == {
+        (201911, "CONTRACT_LIABILITY"): D(130),
+        (201911, "CONTRA_AR"): D(-100),
+        (201911, "REVENUE"): D(-30),
+        (201912, "CONTRACT_LIABILITY"): D(30),
+        (201912, "REVENUE"): D(-30),
+    }
+    schedule = ledger.schedule()
+    ledger.stage(RV1_STEP3)
+    ledger.collect()
+    assert _nov_dec(ledger) == {
+        (201911, "CONTRACT_LIABILITY"): D(130),
+        (201911, "AR"): D(-100),
+        (201911, "REVENUE"): D(-30),
+        (201912, "CONTRACT_LIABILITY"): D(30),
+        (201912, "REVENUE"): D(-30),
+    }
+    assert ledger.schedule() == schedule  # P9

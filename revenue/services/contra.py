@@ -1,0 +1,195 @@
+"""P6–P9: contra AR for reduction orders.
+
+With profile ``CREATE_RORD_CONTRA_ENTRY`` = Y, collecting a RORD books
+``max(0, net billed − net sell)`` (less what the line already carries) as CL Dr / Contra AR
+Cr in the open period (P7). A CM-RO reverses contra of its RORD up to its own amount:
+an entry not posted yet is removed (its journal pair shrinks or goes), a posted one is
+answered by a second, reversing entry (Contra AR Dr / CL Cr) in the open period (P8).
+Nothing here touches the line's revenue schedule (P9).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Sum
+from djmoney.money import Money
+
+from core.services import sum_exact
+
+from ..models import ContraEntry, InboundLine, JournalEntry, SoLine
+from ..models.choices import BILLING_TYPES, Account, EntryType, LineStatus, TranType
+from .ledger import Booker
+
+ZERO = Decimal("0")
+CL, CONTRA_AR = Account.CONTRACT_LIABILITY, Account.CONTRA_AR
+
+
+def net_billed_load(line_ids: list[int]) -> dict[int, Decimal]:
+    """P7: Σ ESP of the collected INV, CM, CM-R and CM-RO lines of each SO line."""
+    if not line_ids:
+        return {}
+    rows = (
+        InboundLine.objects.filter(
+            line_id__in=line_ids, tran_type__in=BILLING_TYPES, status=LineStatus.COLLECTED
+        )
+        .values_list("line_id")
+        .annotate(total=Sum("ext_sll_prc"))
+        .order_by()
+    )
+    return {pk: sum_exact(total) for pk, total in rows}
+
+
+class ContraBook:
+    """The contra work of one batch: new entries, removals and the journal changes."""
+
+    def __init__(self, *, booker: Booker, enabled: bool):
+        self.booker = booker
+        self.enabled = enabled
+        self.billed: dict[int, Decimal] = {}
+        self.open: dict[int, list[ContraEntry]] = defaultdict(list)  # line pk → CONTRA rows
+        self.new: list[ContraEntry] = []
+        self.changed: dict[int, ContraEntry] = {}
+        self.journal: dict[tuple[int, int], Decimal] = {}  # (line, RORD) → new amount
+
+    def load(self, *, rord_lines: list[int], cm_ro_lines: list[int]) -> None:
+        if self.enabled:
+            self.billed = net_billed_load(rord_lines)
+        if cm_ro_lines:
+            rows = (
+                ContraEntry.objects.filter(line_id__in=cm_ro_lines, kind=ContraEntry.Kind.CONTRA)
+                .select_related("inbound_line")
+                .only(
+                    "id",
+                    "line_id",
+                    "period",
+                    "kind",
+                    "amount",
+                    "amount_currency",
+                    "removed",
+                    "reversed",
+                    "inbound_line_id",
+                    "removed_by_id",
+                    "inbound_line__so_line_id",
+                )
+                .order_by("id")
+            )
+            for contra in rows:
+                if contra.outstanding > 0:
+                    self.open[contra.line_id].append(contra)
+
+    def billed_add(self, line: SoLine, esp: Decimal) -> None:
+        """A billing line of this batch (same run, later phase) counts in net billed."""
+        if line.pk in self.billed:
+            self.billed[line.pk] += esp
+
+    def on_rord(self, *, line: SoLine, inbound) -> Decimal:
+        """P7: book the contra a RORD calls for; returns the amount (0 with profile N)."""
+        if not self.enabled:
+            return ZERO
+        net_sell = line.ext_sll_prc.amount + line.rord_sll_prc
+        wanted = max(self.billed.get(line.pk, ZERO) - net_sell, ZERO)
+        amount = wanted - line.contra_balance
+        if amount <= 0:
+            return ZERO
+        self.booker.entry(
+            line=line,
+            period=self.booker.open,
+            source_type=TranType.RORD,
+            entry_type=EntryType.CONTRA,
+            dr=CL,
+            cr=CONTRA_AR,
+            amount=amount,
+            inbound_id=inbound.pk,
+        )
+        contra = ContraEntry(
+            line=line,
+            period=self.booker.open,
+            kind=ContraEntry.Kind.CONTRA,
+            amount=Money(amount, line.currency),
+            inbound_line_id=inbound.pk,
+        )
+        contra.rord_key = inbound.line_key
+        self.new.append(contra)
+        self.open[line.pk].append(contra)
+        line.contra_balance += amount
+        return amount
+
+    def on_cm_ro(self, *, line: SoLine, inbound, amount: Decimal) -> Decimal:
+        """P8: reverse up to ``amount`` of the line's outstanding contra, its own RORD's
+        (the CM-RO's SO_LINE_ID) first, then the oldest. Returns what was reversed."""
+        contras = self.open.get(line.pk, [])
+        mine = [c for c in contras if _rord_key(c) == inbound.so_line_id]
+        ordered = mine + [c for c in contras if c not in mine]
+        left = amount
+        for contra in ordered:
+            if left <= 0:
+                break
+            take = min(left, contra.outstanding)
+            if take <= 0:
+                continue
+            left -= take
+            if contra.period >= self.booker.open:  # not posted yet: removed (P8)
+                contra.removed += take
+                contra.removed_by_id = inbound.pk
+                key = (line.pk, contra.inbound_line_id)
+                self.journal[key] = contra.amount.amount - contra.removed
+            else:  # posted: a second, reversing entry
+                contra.reversed += take
+                self.booker.entry(
+                    line=line,
+                    period=self.booker.open,
+                    source_type=TranType.CM_RO,
+                    entry_type=EntryType.CONTRA_REVERSAL,
+                    dr=CONTRA_AR,
+                    cr=CL,
+                    amount=take,
+                    inbound_id=inbound.pk,
+                )
+                self.new.append(
+                    ContraEntry(
+                        line=line,
+                        period=self.booker.open,
+                        kind=ContraEntry.Kind.CONTRA_REVERSAL,
+                        amount=Money(take, line.currency),
+                        inbound_line_id=inbound.pk,
+                        reverses=contra,
+                    )
+                )
+            if contra.pk:
+                self.changed[contra.pk] = contra
+        line.contra_balance -= amount - left
+        return amount - left
+
+    def write(self) -> None:
+        """After the booker's flush (SO lines and journal entries exist)."""
+        for contra in self.new:
+            contra.line_id = contra.line.pk
+            if contra.reverses is not None:
+                contra.reverses_id = contra.reverses.pk
+        created = [c for c in self.new if c.kind == ContraEntry.Kind.CONTRA]
+        ContraEntry.objects.bulk_create(created)
+        ContraEntry.objects.bulk_create([c for c in self.new if c not in created])
+        if self.changed:
+            ContraEntry.objects.bulk_update(
+                list(self.changed.values()), ["removed", "reversed", "removed_by"]
+            )
+        for (line_id, rord_id), amount in self.journal.items():
+            entries = JournalEntry.objects.filter(
+                line_id=line_id,
+                entry_type=EntryType.CONTRA,
+                inbound_line_id=rord_id,
+                posted=False,
+            )
+            if amount > 0:
+                entries.update(amount=amount)
+            else:
+                entries.delete()
+
+
+def _rord_key(contra: ContraEntry) -> str:
+    key = getattr(contra, "rord_key", None)
+    if key is None:
+        key = contra.rord_key = contra.inbound_line.so_line_id
+    return key
