@@ -13,21 +13,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from djmoney.money import Money
 
 from core.services import currency_exponent
 
 from ..models import SoLine
-from .splits import from_minor, split_minor, term_months, to_minor
+from .splits import from_minor, round_share, term_months, to_minor
 
 ALLOCATION_FIELDS = ("ext_ssp", "allocated", "carve")
 
 
-def _round(value: Fraction, currency: str) -> Decimal:
-    quantum = Decimal(1).scaleb(-currency_exponent(currency))
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+def _quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-currency_exponent(currency))
 
 
 def ext_ssp_of(line: SoLine) -> Decimal | None:
@@ -35,21 +34,26 @@ def ext_ssp_of(line: SoLine) -> Decimal | None:
     if line.return_flag == "Y":
         return None
     if line.ssp_pct is not None:
-        net_list = Fraction(line.ext_lst_prc.amount + line.reduced_lst_prc)
-        value = net_list * Fraction(line.ssp_pct) / 100
+        net_list = line.ext_lst_prc.amount + line.reduced_lst_prc
+        value = net_list * Decimal(line.ssp_pct) / 100
     elif line.ssp_price is not None:
-        months = term_months(line.start_date, line.end_date)
+        months = _term(line.start_date, line.end_date)
         qty_months = Fraction(line.quantity) * months - Fraction(line.reduced_qty_months)
-        value = Fraction(line.ssp_price) * qty_months
+        exact = Fraction(line.ssp_price) * qty_months
+        value = Decimal(exact.numerator) / Decimal(exact.denominator)
     else:
         return None
-    return max(_round(value, line.currency), Decimal(0))
+    return max(value.quantize(_quantum(line.currency), rounding=ROUND_HALF_UP), Decimal(0))
+
+
+_term = lru_cache(maxsize=4096)(term_months)
 
 
 def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
     """A3: set Ext SSP, allocated and carve on every line of one contract; returns the lines
-    whose values changed."""
-    pools: dict[str, list[tuple[SoLine, Decimal]]] = defaultdict(list)
+    whose values changed. Integer minor units: allocated_i = round(Σ ESP × Σ≤i SSP / Σ SSP)
+    − round(Σ ESP × Σ<i SSP / Σ SSP), half up."""
+    pools: dict[str, list[tuple[SoLine, Decimal, Decimal]]] = defaultdict(list)
     results: dict[int, tuple] = {}
     lines = list(lines)
     for line in lines:
@@ -57,35 +61,30 @@ def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
         if ssp is None:
             results[id(line)] = (None, None, None)
         else:
-            pools[line.currency].append((line, ssp))
+            pools[line.currency].append((line, ssp, line.net_sll_prc))
     for currency, pool in pools.items():
-        total_ssp = sum(ssp for _, ssp in pool)
-        total_esp = sum(line.net_sll_prc for line, _ in pool)
-        if not total_ssp:
-            for line, ssp in pool:
-                results[id(line)] = (ssp, line.net_sll_prc, Decimal(0))
-            continue
         exponent = currency_exponent(currency)
-        running = Fraction(0)
-        cumulative = []
-        for index, (_, ssp) in enumerate(pool):
-            running += Fraction(ssp)
-            share = running / Fraction(total_ssp)
-            cumulative.append((index, share.numerator, share.denominator))
-        parts = split_minor(to_minor(total_esp, exponent), tuple(cumulative))
-        for (line, ssp), (_, minor) in zip(pool, parts, strict=True):
-            allocated = from_minor(minor, exponent)
-            results[id(line)] = (ssp, allocated, allocated - line.net_sll_prc)
+        total_ssp = sum(to_minor(ssp, exponent) for _, ssp, _ in pool)
+        total_esp = to_minor(sum(esp for _, _, esp in pool), exponent)
+        if not total_ssp:
+            for line, ssp, esp in pool:
+                results[id(line)] = (ssp, esp, Decimal(0))
+            continue
+        running = previous = 0
+        for line, ssp, esp in pool:
+            running += to_minor(ssp, exponent)
+            upto = round_share(total_esp, running, total_ssp)
+            allocated = from_minor(upto - previous, exponent)
+            previous = upto
+            results[id(line)] = (ssp, allocated, allocated - esp)
     changed = []
     for line in lines:
         values = results[id(line)]
-        new = tuple(None if v is None else Money(v, line.currency) for v in values)
         old = tuple(getattr(line, name) for name in ALLOCATION_FIELDS)
-        if _amounts(new) != _amounts(old):
-            line.ext_ssp, line.allocated, line.carve = new
+        if tuple(None if v is None else v.amount for v in old) != values:
+            currency = line.currency
+            line.ext_ssp, line.allocated, line.carve = (
+                None if v is None else Money(v, currency) for v in values
+            )
             changed.append(line)
     return changed
-
-
-def _amounts(values) -> tuple:
-    return tuple(None if v is None else v.amount for v in values)

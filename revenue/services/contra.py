@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from djmoney.money import Money
 
 from core.services import sum_exact
 
 from ..models import ContraEntry, InboundLine, JournalEntry, SoLine
 from ..models.choices import BILLING_TYPES, Account, EntryType, LineStatus, TranType
+from .bulk import instances_update
 from .ledger import Booker
 
 ZERO = Decimal("0")
@@ -168,24 +169,29 @@ class ContraBook:
             contra.line_id = contra.line.pk
             if contra.reverses is not None:
                 contra.reverses_id = contra.reverses.pk
-        created = [c for c in self.new if c.kind == ContraEntry.Kind.CONTRA]
-        ContraEntry.objects.bulk_create(created)
-        ContraEntry.objects.bulk_create([c for c in self.new if c not in created])
+        booked = [c for c in self.new if c.kind == ContraEntry.Kind.CONTRA]
+        answers = [c for c in self.new if c.kind != ContraEntry.Kind.CONTRA]
+        ContraEntry.objects.bulk_create(booked)
+        ContraEntry.objects.bulk_create(answers)  # after what they reverse (ids)
         if self.changed:
-            ContraEntry.objects.bulk_update(
-                list(self.changed.values()), ["removed", "reversed", "removed_by"]
-            )
-        for (line_id, rord_id), amount in self.journal.items():
-            entries = JournalEntry.objects.filter(
-                line_id=line_id,
-                entry_type=EntryType.CONTRA,
-                inbound_line_id=rord_id,
-                posted=False,
-            )
-            if amount > 0:
-                entries.update(amount=amount)
-            else:
-                entries.delete()
+            fields = [ContraEntry._meta.get_field(n) for n in ("removed", "reversed", "removed_by")]
+            instances_update(model=ContraEntry, objects=list(self.changed.values()), fields=fields)
+        if self.journal:
+            _journal_shrink(self.journal)
+
+
+def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
+    """P8: the unposted contra pairs get their new amount; those at zero are removed."""
+    gone = [key for key, amount in amounts.items() if amount <= 0]
+    kept = [(key, amount) for key, amount in amounts.items() if amount > 0]
+    contra = JournalEntry.objects.filter(entry_type=EntryType.CONTRA, posted=False)
+    if gone:
+        match = Q()
+        for line_id, rord_id in gone:
+            match |= Q(line_id=line_id, inbound_line_id=rord_id)
+        contra.filter(match).delete()
+    for (line_id, rord_id), amount in kept:
+        contra.filter(line_id=line_id, inbound_line_id=rord_id).update(amount=amount)
 
 
 def _rord_key(contra: ContraEntry) -> str:

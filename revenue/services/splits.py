@@ -70,7 +70,7 @@ def cumulative_weights(method: str, start: date, end: date) -> tuple[tuple[int, 
     return tuple(out)
 
 
-def _round_share(minor: int, numerator: int, denominator: int) -> int:
+def round_share(minor: int, numerator: int, denominator: int) -> int:
     """round(minor × n / d), half away from zero (ROUND_HALF_UP on the absolute value)."""
     magnitude = (2 * abs(minor) * numerator + denominator) // (2 * denominator)
     return magnitude if minor >= 0 else -magnitude
@@ -81,7 +81,7 @@ def split_minor(minor: int, cumulative: tuple[tuple[int, int, int], ...]) -> lis
     out = []
     previous = 0
     for period, numerator, denominator in cumulative:
-        upto = _round_share(minor, numerator, denominator)
+        upto = round_share(minor, numerator, denominator)
         out.append((period, upto - previous))
         previous = upto
     return out
