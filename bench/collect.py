@@ -8,8 +8,8 @@
 DATABASE_URL gives the server and the user; the benchmark always works in its own scratch
 database (``contra_bench`` unless --database says otherwise), created when missing and
 migrated. Every run first empties the revenue tables (TRUNCATE … RESTART IDENTITY), so runs
-are repeatable. It generates N lines (80 % SO lines, RATABLE_MONTHLY over 12 months; 20 %
-INV lines for some of them, each after its SO line in the file), writes them to a CSV file
+are repeatable. It generates N lines (the mix of ``bench/collect_data.py``: by default 70 %
+SO lines, 15 % INV, 10 % RORD and 5 % CM-RO, with contra AR on), writes them to a CSV file
 in /tmp, stages it with the real import path (``inbound_file_stage``, the code of
 ``manage.py revenue_import``), opens the period of the earliest start and runs
 ``manage.py revenue_collect`` in a child process, so that its peak memory is the child's
@@ -22,31 +22,27 @@ Prints figures; asserts nothing (a failed check is printed as FAILED and exits 1
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import io
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-HEADER = (
-    "TRAN_TYPE,SO_NUM,SO_LINE_ID,SO_DATE,INV_NUM,INV_LINE_ID,INV_DATE,CUSTOMER,ITEM,ORD_QTY,"
-    "INV_QTY,EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR,START_DATE,END_DATE,REV_METHOD"
-)
+from bench.collect_data import MIXES, generate  # noqa: E402
+
 # TRUNCATE … CASCADE: every table that points at one of these is emptied too
 REVENUE_TABLES = (
     "revenue_inboundline",
     "revenue_inboundbatch",
+    "revenue_contraentry",
     "revenue_schedulerow",
     "revenue_journalentry",
     "revenue_soline",
@@ -100,90 +96,6 @@ def ensure_database(url: str) -> None:
             conn.execute(f'create database "{name}"')
 
 
-# --- the inbound file ----------------------------------------------------------------------
-
-
-def month_start(index: int) -> dt.date:
-    """The first day of month ``index`` counted from January 2025."""
-    return dt.date(2025 + index // 12, index % 12 + 1, 1)
-
-
-def generate(path: Path, lines: int, seed: int) -> dict:
-    """Write ``lines`` rows: 80 % SO (contracts of 1–5 lines, 12 months ratable monthly,
-    starts over 12 months, 90 % USD / 10 % EUR) and 20 % INV for earlier SO lines of the file.
-
-    Each INV bills its SO line in full over the line's dates; it is written a few contracts
-    after its SO line, so its SO_LINE_ID is always already in the file."""
-    rng = random.Random(seed)
-    so_count = round(lines * 0.8)
-    inv_count = lines - so_count
-    every = so_count / inv_count if inv_count else 0  # one INV per `every` SO lines
-    pending: list[str] = []  # INV rows waiting to be written after their SO's contract
-    written_so = written_inv = contracts = 0
-    expected_esp: dict[str, Decimal] = {"USD": Decimal(0), "EUR": Decimal(0)}
-    earliest = None
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(HEADER + "\n")
-        while written_so < so_count:
-            contracts += 1
-            so_num = f"B{contracts:08d}"
-            currency = "EUR" if rng.random() < 0.1 else "USD"
-            start = month_start(rng.randrange(12))
-            end = dt.date(start.year + 1, start.month, 1) - dt.timedelta(days=1)
-            earliest = min(earliest or start, start)
-            so_date = start - dt.timedelta(days=rng.randrange(30))
-            customer = f"CUST-{rng.randrange(5000):05d}"
-            for number in range(1, rng.randint(1, 5) + 1):
-                if written_so >= so_count:
-                    break
-                written_so += 1
-                line_id = f"{so_num}-{number}"
-                qty = rng.randint(1, 50)
-                esp = Decimal(rng.randrange(10_000, 10_000_000)) / 100  # 100.00 … 99,999.99
-                elp = esp + Decimal(rng.randrange(0, 500_000)) / 100
-                expected_esp[currency] += esp
-                common = (
-                    f"{so_num},{line_id},{so_date},{{inv_num}},{{inv_line}},{{inv_date}},"
-                    f"{customer},ITEM-{rng.randrange(300):03d},{qty},{{inv_qty}},{elp},{esp},"
-                    f"{currency},{currency},{start},{end},{{method}}"
-                )
-                out.write(
-                    "SO,"
-                    + common.format(
-                        inv_num="", inv_line="", inv_date="", inv_qty="", method="RATABLE_MONTHLY"
-                    )
-                    + "\n"
-                )
-                if written_inv + len(pending) < inv_count and (
-                    written_so >= (written_inv + len(pending) + 1) * every
-                ):
-                    n = written_inv + len(pending) + 1
-                    pending.append(
-                        "INV,"
-                        + common.format(
-                            inv_num=f"I{n:08d}",
-                            inv_line=f"I{n:08d}-1",
-                            inv_date=start,
-                            inv_qty=qty,
-                            method="",
-                        )
-                        + "\n"
-                    )
-            if len(pending) >= 3 or written_so >= so_count:
-                out.writelines(pending)
-                written_inv += len(pending)
-                pending = []
-        out.writelines(pending)
-        written_inv += len(pending)
-    return {
-        "so": written_so,
-        "inv": written_inv,
-        "contracts": contracts,
-        "earliest": earliest,
-        "esp": expected_esp,
-    }
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -194,12 +106,20 @@ def table_exists(connection, name: str) -> bool:
 
 
 def staged_summary(cursor) -> dict:
+    cursor.execute("SELECT tran_type, count(*) FROM revenue_inboundline GROUP BY 1")
+    counts = dict(cursor.fetchall())
     cursor.execute(
-        "SELECT count(*) FILTER (WHERE tran_type = 'SO'), count(*) FILTER (WHERE tran_type = "
-        "'INV'), count(DISTINCT so_num), min(start_date) FROM revenue_inboundline"
+        "SELECT count(DISTINCT so_num), min(start_date) FROM revenue_inboundline "
+        "WHERE tran_type = 'SO'"
     )
-    so, inv, contracts, earliest = cursor.fetchone()
-    return {"so": so, "inv": inv, "contracts": contracts, "earliest": earliest}
+    contracts, earliest = cursor.fetchone()
+    return {
+        "so": counts.get("SO", 0),
+        "inv": counts.get("INV", 0),
+        "counts": counts,
+        "contracts": contracts,
+        "earliest": earliest,
+    }
 
 
 def scalar(cursor, sql: str, params=None):
@@ -228,6 +148,19 @@ def main() -> None:
     )
     parser.add_argument("--database", default="contra_bench", help="scratch database name")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--mix",
+        choices=sorted(MIXES),
+        default="reductions",
+        help="reductions (default): 70 %% SO, 15 %% INV, 10 %% RORD, 5 %% CM-RO, SSP on every "
+        "line; basic: 80 %% SO, 20 %% INV (revenue part 1)",
+    )
+    parser.add_argument(
+        "--contra",
+        choices=["Y", "N"],
+        default="Y",
+        help="CREATE_RORD_CONTRA_ENTRY for the run (default Y: contra entries booked)",
+    )
     parser.add_argument(
         "--reuse-staged",
         action="store_true",
@@ -261,7 +194,7 @@ def main() -> None:
     from revenue.models import CollectionRun, InboundBatch
     from revenue.services.inbound import inbound_file_stage
     from revenue.services.periods import period_open
-    from revenue.services.settings import profile_get
+    from revenue.services.settings import profile_get, profile_set
     from revenue.services.splits import period_of
 
     call_command("migrate", verbosity=0)
@@ -291,7 +224,7 @@ def main() -> None:
                 "FROM revenue_inboundbatch"
             )
             made = staged_summary(cursor)
-        total = made["so"] + made["inv"]
+        total = sum(made["counts"].values())
         print(
             f"staging:    not measured: {total:,} staged rows restored from {STAGED_COPY} "
             f"(--reuse-staged) in {time.perf_counter() - started:.1f} s"
@@ -303,10 +236,11 @@ def main() -> None:
         os.close(handle)
         path = Path(name)
         started = time.perf_counter()
-        made = generate(path, args.lines, args.seed)
+        made = generate(path, args.lines, args.seed, args.mix)
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in made["counts"].items() if n)
         print(
-            f"generated {args.lines:,} lines ({made['so']:,} SO in {made['contracts']:,} "
-            f"contracts, {made['inv']:,} INV) in {time.perf_counter() - started:.1f} s → {path} "
+            f"generated {args.lines:,} lines, mix {args.mix} ({kinds}; {made['contracts']:,} "
+            f"contracts) in {time.perf_counter() - started:.1f} s → {path} "
             f"({path.stat().st_size / 1e6:,.0f} MB)"
         )
 
@@ -332,6 +266,7 @@ def main() -> None:
             )
 
     opened = period_open(period=period_of(made["earliest"]), actor=None)
+    profile_set(name="CREATE_RORD_CONTRA_ENTRY", value=args.contra, actor=None)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE revenue_inboundline")  # what autovacuum does after a bulk load
         cursor.execute("CHECKPOINT")  # the staging's dirty pages are not the collection's cost
@@ -365,10 +300,15 @@ def main() -> None:
         schedule_rows = scalar(cursor, "SELECT count(*) FROM revenue_schedulerow")
         journal_rows = scalar(cursor, "SELECT count(*) FROM revenue_journalentry")
         so_lines = scalar(cursor, "SELECT count(*) FROM revenue_soline")
+        contra_rows = scalar(cursor, "SELECT count(*) FROM revenue_contraentry")
+        reversal_rows = scalar(
+            cursor, "SELECT count(*) FROM revenue_schedulerow WHERE kind = 'REVERSAL'"
+        )
         contracts = scalar(cursor, "SELECT count(*) FROM revenue_revenuecontract")
         staged = scalar(cursor, "SELECT count(*) FROM revenue_inboundline")
     print(
-        f"rows written: {schedule_rows:,} schedule rows, {journal_rows:,} journal entries, "
+        f"rows written: {schedule_rows:,} schedule rows ({reversal_rows:,} reversals), "
+        f"{journal_rows:,} journal entries, {contra_rows:,} contra entries, "
         f"{so_lines:,} SO lines, {contracts:,} revenue contracts "
         f"(+ {staged:,} staging rows updated to COLLECTED)"
     )
@@ -488,35 +428,86 @@ def main() -> None:
         )
         cursor.execute(
             """
-            SELECT count(*), count(*) FILTER (WHERE coalesce(s.total, 0) <> l.ext_sll_prc)
+            SELECT count(*), count(*) FILTER (WHERE coalesce(s.total, 0)
+                       <> l.ext_sll_prc + l.rord_sll_prc + l.cmr_sll_prc),
+                   count(*) FILTER (WHERE l.return_flag = 'Y'),
+                   count(*) FILTER (WHERE l.rord_sll_prc + l.cmr_sll_prc < 0),
+                   count(*) FILTER (WHERE l.ext_sll_prc + l.rord_sll_prc + l.cmr_sll_prc < 0)
             FROM revenue_soline l
             LEFT JOIN (
                 SELECT line_id, sum(amount) AS total FROM revenue_schedulerow GROUP BY line_id
             ) s ON s.line_id = l.id
             """
         )
-        lines, off = cursor.fetchone()
+        lines, off, returned, reduced, negative = cursor.fetchone()
         check(
-            "Σ schedule per SO line = EXT_SLL_PRC",
-            off == 0 and lines == made["so"],
-            f"{lines:,} SO lines, {off} differ",
+            "Σ schedule per SO line = its net sell price (ESP + Σ RORD + Σ CM-R, P2/P3)",
+            off == 0 and negative == 0 and lines == made["so"],
+            f"{lines:,} SO lines ({reduced:,} reduced, {returned:,} fully: return flag Y), "
+            f"{off} differ, {negative} below zero",
+        )
+        if args.mix == "basic":
+            cursor.execute(
+                """
+                SELECT count(*) FILTER (WHERE s.total IS DISTINCT FROM i.ext_sll_prc), count(*)
+                FROM revenue_inboundline i
+                LEFT JOIN (
+                    SELECT line_id, sum(amount) AS total FROM revenue_schedulerow
+                    WHERE source = 'INV' GROUP BY line_id
+                ) s ON s.line_id = i.line_id
+                WHERE i.tran_type = 'INV'
+                """
+            )
+            off, invoiced = cursor.fetchone()
+            check(
+                "Σ INV-source schedule per invoiced line = its INV amount",
+                off == 0,
+                f"{invoiced:,} invoiced lines, {off} differ",
+            )
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE c.balance IS DISTINCT FROM l.contra_balance)
+            FROM revenue_soline l
+            JOIN (
+                SELECT line_id, sum(CASE WHEN kind = 'CONTRA' THEN amount - removed - reversed
+                                    ELSE 0 END) AS balance
+                FROM revenue_contraentry GROUP BY line_id
+            ) c ON c.line_id = l.id
+            """
+        )
+        with_contra, off = cursor.fetchone()
+        contra_journal = scalar(cursor, "SELECT sum(contra_balance) FROM revenue_soline") or 0
+        cursor.execute(
+            """
+            SELECT coalesce(sum(CASE WHEN cr_account = 'CONTRA_AR' THEN amount
+                                     ELSE -amount END), 0)
+            FROM revenue_journalentry WHERE 'CONTRA_AR' IN (dr_account, cr_account)
+            """
+        )
+        booked = cursor.fetchone()[0]
+        check(
+            "contra AR: outstanding per line = its ContraEntry rows = Contra AR in the journal",
+            off == 0 and booked == contra_journal,
+            f"{with_contra:,} lines with contra entries, {off} differ; Contra AR credit "
+            f"{booked:,.2f} = Σ outstanding {contra_journal:,.2f}",
         )
         cursor.execute(
             """
-            SELECT count(*) FILTER (WHERE s.total IS DISTINCT FROM i.ext_sll_prc), count(*)
-            FROM revenue_inboundline i
-            LEFT JOIN (
-                SELECT line_id, sum(amount) AS total FROM revenue_schedulerow
-                WHERE source = 'INV' GROUP BY line_id
-            ) s ON s.line_id = i.line_id
-            WHERE i.tran_type = 'INV'
+            SELECT count(*), count(*) FILTER (WHERE alloc IS DISTINCT FROM esp)
+            FROM (
+                SELECT contract_id, ext_sll_prc_currency,
+                       sum(allocated) AS alloc,
+                       sum(ext_sll_prc + rord_sll_prc + cmr_sll_prc) AS esp
+                FROM revenue_soline WHERE allocated IS NOT NULL
+                GROUP BY contract_id, ext_sll_prc_currency
+            ) pools
             """
         )
-        off, invoiced = cursor.fetchone()
+        pools, off = cursor.fetchone()
         check(
-            "Σ INV-source schedule per invoiced line = its INV amount",
+            "allocation: Σ allocated = Σ net ESP per contract and currency (A3)",
             off == 0,
-            f"{invoiced:,} invoiced lines, {off} differ",
+            f"{pools:,} allocated contracts, {off} differ",
         )
         cursor.execute(
             """
@@ -534,6 +525,8 @@ def main() -> None:
         )
         expected_rows = 12 * made["so"] + 24 * made["inv"]
         expected_entries = 12 * made["so"] + made["inv"]
+        if args.mix != "basic":
+            sys.exit(1 if failed else 0)
         check(
             "row counts",
             (schedule_rows, journal_rows) == (expected_rows, expected_entries),
