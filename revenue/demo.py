@@ -1,5 +1,7 @@
-"""Demo data of the sub-ledger: contracts collected over a few periods, a held line, and
-lines stopped in staging with every kind of error an accountant meets. Idempotent."""
+"""Demo data of the sub-ledger: contracts collected over a few periods with SSP allocation,
+reductions with contra AR (removed while unposted, reversed once posted), returns, a held
+line, and lines stopped in staging with every kind of error an accountant meets.
+Idempotent."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from .services.collection import collection_collect
 from .services.inbound import inbound_stage
 from .services.manual import so_line_hold
 from .services.periods import period_close, period_open, period_open_get
+from .services.settings import profile_set, rule_switch
 
 FIRST_PERIOD = 202609
 OPEN_PERIOD = 202611
@@ -17,8 +20,12 @@ OPEN_PERIOD = 202611
 CUSTOMERS = ["Acme Corp", "Globex", "Initech", "Umbrella", "Stark Industries"]
 
 
+SSP_PCT = {"Hardware": "95", "Subscription": "100", "Premium support": "110"}
+
+
 def _so(num, line, item, qty, elp, esp, start, end, method, currency="USD", customer=""):
     return {
+        "SSP_PCT": SSP_PCT.get(item, ""),
         "TRAN_TYPE": "SO",
         "SO_NUM": num,
         "SO_LINE_ID": f"{num}-{line}",
@@ -191,8 +198,63 @@ def demo_rows() -> list[dict]:
             "END_DATE": "2027-10-31",
         },
         {"TRAN_TYPE": "WO", "SO_LINE_ID": "DEMO-X-1", "EXT_SLL_PRC": "10"},
+        # a term reduction of a fully billed subscription: contra AR 2,700.00 (P7), of which
+        # a first credit memo removes 1,000.00 while it is not posted yet (P8)
+        _reduction("DEMO-RO-4", "DEMO-SO-1001-2", "2", "-2700.00", "2027-04-01", "2027-06-30"),
+        _credit("CM-RO", "DEMO-RO-4", "DEMO-SO-1001-2", "DEMO-CM-4A", "-1000.00"),
+        # a return of one of two routers (P5) and of everything on DEMO-SO-1005-1
+        _credit("CM-R", "", "DEMO-SO-1001-1", "DEMO-CM-5", "-2250.00", qty="1"),
+        _credit("CM-R", "", "DEMO-SO-1005-1", "DEMO-CM-6", "-4500.00", qty="2", currency="GBP"),
     ]
     return rows
+
+
+def later_rows() -> list[dict]:
+    """Staged after the close, in the open period: the second credit memo of DEMO-RO-4 meets
+    a posted contra entry and books a contra reversal (P8); a full reduction (P2); a RORD
+    for review."""
+    return [
+        _credit("CM-RO", "DEMO-RO-4", "DEMO-SO-1001-2", "DEMO-CM-4B", "-1700.00"),
+        _reduction("DEMO-RO-7", "DEMO-SO-1002-3", "1", "-2160.00", "2026-09-15", "2027-09-14"),
+        # ends a month after its SO line: stopped by RPRO-00353 (V6) until reviewed (I5)
+        _reduction("DEMO-RO-8", "DEMO-SO-1004-2", "2", "-1800.00", "2027-08-01", "2027-11-30"),
+    ]
+
+
+def _reduction(num, orig, qty, esp, start, end, currency="USD"):
+    return {
+        "TRAN_TYPE": "RORD",
+        "SO_NUM": num,
+        "SO_LINE_ID": f"{num}-1",
+        "ORIG_SO_LINE_ID": orig,
+        "SO_DATE": start,
+        "ITEM": "Subscription",
+        "ORD_QTY": qty,
+        "EXT_LST_PRC": esp,
+        "EXT_SLL_PRC": esp,
+        "CURR": currency,
+        "F_CUR": "USD",
+        "START_DATE": start,
+        "END_DATE": end,
+    }
+
+
+def _credit(kind, reduction, line, number, esp, qty="", currency="USD"):
+    row = {
+        "TRAN_TYPE": kind,
+        "SO_NUM": line.rsplit("-", 1)[0],
+        "SO_LINE_ID": f"{reduction}-1" if reduction else line,
+        "INV_NUM": number,
+        "INV_LINE_ID": f"{number}-1",
+        "INV_DATE": "2026-11-16",
+        "INV_QTY": qty,
+        "EXT_SLL_PRC": esp,
+        "CURR": currency,
+        "F_CUR": "USD",
+    }
+    if reduction:
+        row["ORIG_SO_LINE_ID"] = line
+    return row
 
 
 def revenue_demo_load() -> dict[str, int]:
@@ -202,6 +264,7 @@ def revenue_demo_load() -> dict[str, int]:
     with transaction.atomic():
         if period_open_get() is None and not ScheduleRow.objects.exists():
             period_open(period=FIRST_PERIOD, actor=None)
+        profile_set(name="CREATE_RORD_CONTRA_ENTRY", value="Y", actor=None)
         batch = inbound_stage(
             rows=demo_rows(), source=InboundBatch.SourceKind.DEMO, filename="demo lines"
         )
@@ -209,7 +272,12 @@ def revenue_demo_load() -> dict[str, int]:
     current = period_open_get()
     if current and current.id < OPEN_PERIOD:
         period_close(actor=None, through=OPEN_PERIOD - 1)
+    rule_switch(code="RPRO-00353", enabled=True, actor=None)
+    later = inbound_stage(
+        rows=later_rows(), source=InboundBatch.SourceKind.DEMO, filename="demo lines (November)"
+    )
+    collection_collect(trigger=CollectionRun.Trigger.COMMAND)
     held = SoLine.objects.filter(so_line_id="DEMO-SO-1005-2", hold=False).first()
     if held:
         so_line_hold(line=held, actor=None, reason="Demo: customer disputes the renewal")
-    return {"inbound lines": batch.line_count, "collected": run.collected}
+    return {"inbound lines": batch.line_count + later.line_count, "collected": run.collected}
