@@ -50,12 +50,14 @@ _term = lru_cache(maxsize=4096)(term_months)
 
 
 def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
-    """A3: set Ext SSP, allocated and carve on every line of one contract; returns the lines
-    whose values changed. Integer minor units: allocated_i = round(Σ ESP × Σ≤i SSP / Σ SSP)
-    − round(Σ ESP × Σ<i SSP / Σ SSP), half up."""
+    """A3: set Ext SSP, allocated and carve on every line of one contract, in SO_LINE_ID
+    order; returns the lines whose values changed. Integer minor units:
+    allocated_i = round(Σ ESP × Σ≤i SSP / Σ SSP) − round(Σ ESP × Σ<i SSP / Σ SSP), half up."""
     pools: dict[str, list[tuple[SoLine, Decimal, Decimal]]] = defaultdict(list)
     results: dict[int, tuple] = {}
-    lines = list(lines)
+    # one order whatever order the batch met the lines in: cumulative rounding then gives
+    # the odd cent to the same line every time the contract is recomputed
+    lines = sorted(lines, key=lambda line: line.so_line_id)
     for line in lines:
         ssp = ext_ssp_of(line)
         if ssp is None:
