@@ -316,39 +316,47 @@ def so_update_book(
         delta[period] += amount
     for period, amount in before:
         delta[period] -= amount
-    for period, amount, catch_up in _merged(delta.items(), booker.open):
-        _book_delta(
-            booker=booker,
-            line=line,
-            state=state,
-            period=period,
-            amount=amount,
-            catch_up=catch_up,
-            kind=RowKind.SO_UPDATE,
-            inbound_id=inbound_id,
-        )
+    merged = _merged(delta.items(), booker.open)
+    # rises first (unbilled, SO source), then cuts, each at most what its period holds
+    # (SO first, then INV): after a reduction (P3) some periods hold less than the original
+    # split; what does not fit comes off the latest periods that still hold revenue
+    overflow = ZERO
+    for period, amount, catch_up in merged:
+        if amount > 0:
+            _book_piece(booker, line, state, period, Source.SO, amount, catch_up, inbound_id)
+    for period, amount, catch_up in merged:
+        if amount < 0:
+            overflow += _cut(booker, line, state, period, -amount, catch_up, inbound_id)
+    for period in sorted({p for p, _ in state.amounts}, reverse=True):
+        if overflow <= 0:
+            break
+        overflow = _cut(booker, line, state, period, overflow, False, inbound_id)
+    if overflow > 0:  # below what the line holds: only when reductions exceed the new price
+        _book_piece(booker, line, state, booker.open, Source.SO, -overflow, False, inbound_id)
 
 
-def _book_delta(*, booker, line, state, period, amount, catch_up, kind, inbound_id) -> None:
-    """A positive delta is unbilled (SO); a negative one comes off SO first, then INV."""
-    if amount > 0:
-        pieces = [(Source.SO, amount)]
-    else:
-        take_so = max(min(-amount, state.get(period, Source.SO)), ZERO)
-        pieces = [(Source.SO, -take_so), (Source.INV, amount + take_so)]
-    for source, piece in pieces:
-        if piece:
-            booker.schedule(
-                line=line,
-                period=period,
-                catch_up=catch_up,
-                source=source,
-                amount=piece,
-                kind=kind,
-                inbound_id=inbound_id,
-                held=line.hold,
-            )
-            state.add(period, source, piece)
+def _cut(booker, line, state, period, amount, catch_up, inbound_id) -> Decimal:
+    """Take up to ``amount`` off ``period`` (SO source first, then INV); returns the rest."""
+    for source in (Source.SO, Source.INV):
+        take = min(amount, max(state.get(period, source), ZERO))
+        if take > 0:
+            _book_piece(booker, line, state, period, source, -take, catch_up, inbound_id)
+            amount -= take
+    return amount
+
+
+def _book_piece(booker, line, state, period, source, amount, catch_up, inbound_id) -> None:
+    booker.schedule(
+        line=line,
+        period=period,
+        catch_up=catch_up,
+        source=source,
+        amount=amount,
+        kind=RowKind.SO_UPDATE,
+        inbound_id=inbound_id,
+        held=line.hold,
+    )
+    state.add(period, source, amount)
 
 
 def billing_convert(
