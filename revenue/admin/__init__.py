@@ -1,3 +1,3 @@
 """The revenue sub-ledger admin: thin screens over revenue.services and revenue.selectors."""
 
-from . import batches, inbound, journal, ledger, periods, runs, settings  # noqa: F401
+from . import batches, contracts, inbound, journal, ledger, periods, runs, settings  # noqa: F401

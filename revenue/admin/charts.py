@@ -189,6 +189,41 @@ def _nice_step(span: float) -> float:
     return 10 * magnitude
 
 
+def y_axis(*, y, y_min, y_max, step, width, middle, label, currency) -> list[SafeString]:
+    """Grid lines with their tick labels, the zero axis and the rotated axis label."""
+    out = []
+    tick = y_min
+    while tick <= y_max + step / 2:
+        out.append(
+            format_html(
+                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="ytick" x="{}" y="{}">{}</text>',
+                LEFT,
+                width - RIGHT,
+                n(y(tick)),
+                n(y(tick)),
+                LEFT - 6,
+                n(y(tick) + 4),
+                tick_text(tick, step, currency),
+            )
+        )
+        tick += step
+    out.append(
+        format_html(
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+            '<text class="ylabel" x="12" y="{}" transform="rotate(-90 12 {})">{}</text>',
+            LEFT,
+            width - RIGHT,
+            n(y(0)),
+            n(y(0)),
+            middle,
+            middle,
+            label,
+        )
+    )
+    return out
+
+
 def _segments(row: PeriodRow) -> list[tuple[tuple[str, str], Decimal]]:
     out = []
     for source, amount, held in (
@@ -258,34 +293,15 @@ def waterfall_svg(schedule: Schedule) -> SafeString:
             currency,
         )
     ]
-    tick = y_min
-    while tick <= y_max + step / 2:
-        out.append(
-            format_html(
-                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="ytick" x="{}" y="{}">{}</text>',
-                LEFT,
-                width - RIGHT,
-                n(y(tick)),
-                n(y(tick)),
-                LEFT - 6,
-                n(y(tick) + 4),
-                tick_text(tick, step, currency),
-            )
-        )
-        tick += step
-    out.append(
-        format_html(
-            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-            '<text class="ylabel" x="12" y="{}" transform="rotate(-90 12 {})">{}</text>',
-            LEFT,
-            width - RIGHT,
-            n(y(0)),
-            n(y(0)),
-            TOP + plot_h / 2,
-            TOP + plot_h / 2,
-            f"Cumulative revenue ({currency})",
-        )
+    out += y_axis(
+        y=y,
+        y_min=y_min,
+        y_max=y_max,
+        step=step,
+        width=width,
+        middle=TOP + plot_h / 2,
+        label=f"Cumulative revenue ({currency})",
+        currency=currency,
     )
     previous_top = None
     for index, (label, parts, is_open) in enumerate(bars):

@@ -40,13 +40,14 @@ from .common import (
     money_html,
 )
 from .filters import ErrorCodeFilter, RecentBatchFilter
+from .inbound_review import RordReviewFilter, RordReviewMixin
 from .staging import error_lines, line_badge, raw_rows
 
 log = logging.getLogger(__name__)
 
 
 @admin.register(InboundLine)
-class InboundLineAdmin(ServiceListEditMixin, RevenueAdmin):
+class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
     list_done_message = "I5: RORD Review Completed changed on {n} line(s)."
     form = InboundLineForm
     change_list_template = "admin/revenue/inboundline/change_list.html"
@@ -67,6 +68,7 @@ class InboundLineAdmin(ServiceListEditMixin, RevenueAdmin):
     list_display_links = ("id",)
     list_editable = ("rord_review_completed",)
     list_filter = (
+        RordReviewFilter,
         "status",
         "tran_type",
         ErrorCodeFilter,
@@ -76,7 +78,13 @@ class InboundLineAdmin(ServiceListEditMixin, RevenueAdmin):
     search_fields = ("so_line_id", "orig_so_line_id", "inv_line_id", "so_num")
     search_help_text = "SO_LINE_ID, ORIG_SO_LINE_ID, INV_LINE_ID, SO_NUM or a staging id (#123)."
     list_select_related = ("batch",)
-    actions = ["review_yes", "review_clear", "retry_selected", "delete_selected_lines"]
+    actions = [
+        "review_and_collect",
+        "review_yes",
+        "review_clear",
+        "retry_selected",
+        "delete_selected_lines",
+    ]
     readonly_fields = (
         "status_badge",
         "batch_link",
@@ -391,6 +399,7 @@ class InboundLineAdmin(ServiceListEditMixin, RevenueAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
+            **self.review_context(request),
             "can_upload": self.has_upload_permission(request),
             "export_query": request.GET.urlencode(),
         }

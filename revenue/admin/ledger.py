@@ -1,12 +1,12 @@
-"""SO lines and revenue contracts (S6–S11, A1): read-only pages with the schedule, the
-waterfall chart and the manual actions of S10 (hold, release, change revenue dates)."""
+"""SO lines (S6–S11, P1–P9, A2–A4): read-only pages with the schedule, the waterfall
+chart, what each reduction reversed, the contra AR entries and the manual actions of S10
+(hold, release, change revenue dates)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -15,14 +15,21 @@ from django.utils.html import format_html, format_html_join
 from core.exceptions import BusinessRuleRefused
 
 from ..forms import DatesChangeForm, ReasonForm
-from ..models import RevenueContract, SoLine
+from ..models import SoLine
 from ..models.choices import YesNo
 from ..selectors import open_period_id, so_lines_with_amounts
+from ..selectors_ledger import (
+    so_line_contra,
+    so_line_figures,
+    so_line_net_billed,
+    so_line_reductions,
+)
 from ..services.manual import so_line_dates_change, so_line_hold, so_line_release
 from .charts import so_line_schedule, waterfall_svg
-from .common import ReadOnlyAdmin, badge, money_html
+from .charts_reductions import reductions_svg
+from .common import ReadOnlyAdmin, amount_text, badge, money_html
 from .filters import CurrencyFilter
-from .staging import plain
+from .ledger_panels import contra_table, figure_groups, reduction_table
 
 MANUAL = {
     "hold": ("Hold revenue", "Hold", so_line_hold),
@@ -42,19 +49,19 @@ INTRO = {
 @admin.register(SoLine)
 class SoLineAdmin(ReadOnlyAdmin):
     change_form_template = "admin/revenue/soline/change_form.html"
+    change_list_template = "admin/revenue/soline/change_list.html"
     list_display = (
         "so_line_id",
         "contract_link",
-        "customer",
-        "item",
+        "customer_item",
         "currency_code",
         "esp",
+        "net_esp",
         "recognized",
         "deferred",
-        "method",
+        "allocation",
         "revenue_dates",
-        "returned",
-        "hold_and_v7",
+        "flags",
     )
     list_filter = (
         "rev_method",
@@ -73,21 +80,10 @@ class SoLineAdmin(ReadOnlyAdmin):
             None,
             {
                 "fields": (
-                    ("so_line_id", "contract_link"),
+                    ("so_line_id", "contract_page"),
                     ("so_num", "so_date"),
                     ("customer", "item"),
-                )
-            },
-        ),
-        (
-            "Amounts",
-            {
-                "fields": (
-                    ("currency_code", "f_cur", "quantity_text"),
-                    ("elp", "esp"),
-                    ("recognized", "deferred"),
-                    ("ssp_pct_text", "ssp_price_text", "ext_ssp_text"),
-                    ("allocated_text", "carve_text"),
+                    ("currency_code", "f_cur"),
                 )
             },
         ),
@@ -103,25 +99,21 @@ class SoLineAdmin(ReadOnlyAdmin):
             },
         ),
     )
-    readonly_fields = (
-        "contract_link",
-        "currency_code",
-        "quantity_text",
-        "elp",
-        "esp",
-        "recognized",
-        "deferred",
-        "ssp_pct_text",
-        "ssp_price_text",
-        "ext_ssp_text",
-        "allocated_text",
-        "carve_text",
-        "hold_badge",
-        "v7_mark",
-    )
+    readonly_fields = ("contract_page", "currency_code", "hold_badge", "v7_mark")
 
     def get_queryset(self, request):
-        return so_lines_with_amounts(super().get_queryset(request))
+        net = F("ext_sll_prc") + F("rord_sll_prc") + F("cmr_sll_prc")  # N (P1–P5)
+        lines = so_lines_with_amounts(super().get_queryset(request)).annotate(_net_esp=net)
+        return lines.select_related("contract")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The change page asks for its line three times (history, panels, form): read it
+        once per request; it is read-only here."""
+        cache = request.__dict__.setdefault("_revenue_lines", {})
+        key = (object_id, from_field)
+        if key not in cache:
+            cache[key] = super().get_object(request, object_id, from_field)
+        return cache[key]
 
     def has_manage_schedule_permission(self, request, obj=None):
         return request.user.has_perm("revenue.manage_schedule")
@@ -132,6 +124,21 @@ class SoLineAdmin(ReadOnlyAdmin):
         url = reverse("admin:revenue_soline_changelist") + f"?contract__id__exact={obj.contract_id}"
         return format_html('<a href="{}">{}</a>', url, obj.contract.rc_key)
 
+    @admin.display(description="customer · item", ordering="customer")
+    def customer_item(self, obj):
+        return format_html(
+            '{}<div class="revenue-item">{}</div>', obj.customer or "—", obj.item or ""
+        )
+
+    @admin.display(description="revenue contract (RC_KEY)")
+    def contract_page(self, obj):
+        url = reverse("admin:revenue_revenuecontract_change", args=[obj.contract_id])
+        return format_html(
+            '<a href="{}">{}</a> <span class="quiet">· its lines and allocation (A3)</span>',
+            url,
+            obj.contract.rc_key,
+        )
+
     @admin.display(description="currency", ordering="ext_sll_prc_currency")
     def currency_code(self, obj):
         return obj.currency
@@ -140,44 +147,46 @@ class SoLineAdmin(ReadOnlyAdmin):
     def esp(self, obj):
         return money_html(obj.ext_sll_prc, code=False)
 
-    @admin.display(description="EXT_LST_PRC")
-    def elp(self, obj):
-        return money_html(obj.ext_lst_prc, code=False)
-
-    @admin.display(description="ORD_QTY")
-    def quantity_text(self, obj):
-        return plain(obj.quantity)
-
-    @admin.display(description="SSP_PCT")
-    def ssp_pct_text(self, obj):
-        return plain(obj.ssp_pct) or "—"
-
-    @admin.display(description="SSP_PRICE")
-    def ssp_price_text(self, obj):
-        return plain(obj.ssp_price) or "—"
-
-    @admin.display(description="EXT_SSP")
-    def ext_ssp_text(self, obj):
-        return money_html(obj.ext_ssp, code=False)
-
-    @admin.display(description="ALLOCATED")
-    def allocated_text(self, obj):
-        return money_html(obj.allocated, code=False)
-
-    @admin.display(description="CARVE")
-    def carve_text(self, obj):
-        return money_html(obj.carve, code=False)
-
-    @admin.display(description="method", ordering="rev_method")
-    def method(self, obj):
-        short = {"IMMEDIATE": "Immediate", "RATABLE_MONTHLY": "Monthly", "RATABLE_DAILY": "Daily"}
+    @admin.display(description="net ESP", ordering="_net_esp")
+    def net_esp(self, obj):
+        """N = ESP + Σ RORD + Σ CM-R (P1–P5): what the line still sells."""
+        net = obj.net_sll_prc
+        if net == obj.ext_sll_prc.amount:
+            return money_html(net, obj.currency, code=False)
         return format_html(
-            '<span title="{}">{}</span>', obj.get_rev_method_display(), short.get(obj.rev_method)
+            '<span class="revenue-reduced" title="ESP {} reduced by {}">{}</span>',
+            amount_text(obj.ext_sll_prc.amount, obj.currency),
+            amount_text(net - obj.ext_sll_prc.amount, obj.currency),
+            money_html(net, obj.currency, code=False),
+        )
+
+    @admin.display(description="allocated · carve", ordering="allocated")
+    def allocation(self, obj):
+        """A3: allocated over its carve (allocated − net ESP); — without SSP."""
+        if obj.allocated is None:
+            return format_html(
+                '<span class="quiet" title="{}">—</span>',
+                "returned: out of the allocation pool (P2)"
+                if obj.is_returned
+                else "no SSP: out of the allocation pool (A3)",
+            )
+        carve = obj.carve.amount if obj.carve is not None else 0
+        return format_html(
+            '<div class="contra-num">{}</div><div class="revenue-carve{}">carve {}{}</div>',
+            amount_text(obj.allocated),
+            " negative" if carve < 0 else "",
+            "+" if carve > 0 else "",
+            amount_text(carve, obj.currency),
         )
 
     @admin.display(description="returned", ordering="return_flag")
     def returned(self, obj):
-        return "Y" if obj.return_flag == YesNo.YES else "—"
+        if obj.is_returned:
+            return format_html(
+                '<span class="revenue-flag yes" title="{}">Y</span>',
+                "Return flag Y: fully reduced or returned (P2, P5)",
+            )
+        return "—"
 
     def _returned(self, obj) -> bool:
         return obj.return_flag == YesNo.YES  # P2: amounts shown empty
@@ -194,11 +203,15 @@ class SoLineAdmin(ReadOnlyAdmin):
             return "—"
         return money_html(obj.deferred_amount, obj.currency, code=False)
 
-    @admin.display(description="revenue dates", ordering="rev_start_date")
+    @admin.display(description="method · revenue dates", ordering="rev_start_date")
     def revenue_dates(self, obj):
         changed = obj.dates_changed
+        short = {"IMMEDIATE": "Immediate", "RATABLE_MONTHLY": "Monthly", "RATABLE_DAILY": "Daily"}
         return format_html(
+            '<span class="revenue-method" title="{}">{}</span><br>'
             '<span class="revenue-dates{}" title="{}">{} –<br>{}</span>',
+            obj.get_rev_method_display(),
+            short.get(obj.rev_method),
             " changed" if changed else "",
             f"changed by hand; original {obj.start_date} – {obj.end_date}" if changed else "",
             obj.rev_start_date,
@@ -211,10 +224,12 @@ class SoLineAdmin(ReadOnlyAdmin):
             return badge("HOLD", "On hold", "S10: manual deferral, releases nothing")
         return "—"
 
-    @admin.display(description="hold · V7", ordering="hold")
-    def hold_and_v7(self, obj):
-        """The hold badge and the V7 mark in one narrow column of the list."""
-        marks = [m for m in (self.hold_badge(obj), self.v7_mark(obj)) if m != "—"]
+    @admin.display(description="returned · hold · V7", ordering="return_flag")
+    def flags(self, obj):
+        """Return flag Y, the hold badge and the V7 mark in one narrow column of the list."""
+        hold = badge("HOLD", "Hold", "S10: on hold (manual deferral)") if obj.hold else "—"
+        marks = [self.returned(obj), hold, self.v7_mark(obj)]
+        marks = [m for m in marks if m != "—"]
         return format_html_join(" ", "{}", ((m,) for m in marks)) if marks else "—"
 
     @admin.display(description="V7", ordering="dates_changed")
@@ -232,10 +247,23 @@ class SoLineAdmin(ReadOnlyAdmin):
         extra_context = {**(extra_context or {}), **self.history_context(request, object_id)}
         line = self.get_object(request, object_id) if object_id else None
         if line is not None:
-            schedule = so_line_schedule(line, open_period=open_period_id())
+            open_period = open_period_id()
+            schedule = so_line_schedule(line, open_period=open_period)
+            reductions = so_line_reductions(line, open_period=open_period)
+            contra = so_line_contra(line, open_period=open_period)
+            figures = so_line_figures(line, net_billed=so_line_net_billed(line))
             extra_context.update(
                 schedule=schedule,
                 waterfall=waterfall_svg(schedule),
+                figure_groups=figure_groups(line, figures),
+                reductions=reductions,
+                reduction_table=reduction_table(reductions),
+                reductions_chart=reductions_svg(reductions, contra)
+                if reductions.reductions or contra
+                else "",
+                contra=contra,
+                contra_rows=contra_table(contra, line.currency),
+                contra_outstanding=amount_text(line.contra_balance, line.currency),
                 transactions=line.transactions.order_by("collected_at", "id"),
                 journal=line.journal.order_by("period", "id"),
                 can_manage=self.has_manage_schedule_permission(request),
@@ -342,31 +370,3 @@ class SoLineAdmin(ReadOnlyAdmin):
     )
     def release_selected(self, request, queryset):
         return self._bulk(request, queryset, "release")
-
-
-@admin.register(RevenueContract)
-class RevenueContractAdmin(ReadOnlyAdmin):
-    list_display = ("rc_key", "line_count", "created_at", "lines_link")
-    search_fields = ("rc_key", "lines__so_line_id")
-    fields = ("rc_key", "created_at", "line_count", "lines_link")
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        lines = (
-            SoLine.objects.filter(contract=OuterRef("pk"))
-            .order_by()
-            .values("contract")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        count = Coalesce(Subquery(lines, output_field=IntegerField()), 0)
-        return super().get_queryset(request).annotate(_lines=count)
-
-    @admin.display(description="SO lines", ordering="_lines")
-    def line_count(self, obj):
-        return obj._lines
-
-    @admin.display(description="")
-    def lines_link(self, obj):
-        url = reverse("admin:revenue_soline_changelist") + f"?contract__id__exact={obj.pk}"
-        return format_html('<a href="{}">Show its SO lines ›</a>', url)
