@@ -7,22 +7,22 @@ from collections import Counter
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ..models import InboundLine, SoLine
-from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
+from ..models.choices import LineStatus, TranType
+from .billing_book import billing_convert, billing_initial_book
 from .bulk import instances_update
 from .contra import ContraBook
 from .ledger import (
     Booker,
     LineState,
-    billing_convert,
-    billing_initial_book,
     so_schedule_book,
     so_update_book,
     states_load,
 )
+from .processing_checks import LineChecks, pending_before
 from .processing_reductions import ReductionHandlers
 from .solines import so_line_new, so_lines_insert, so_values
 from .validation import WAITING, ValidationContext, line_errors
@@ -97,12 +97,6 @@ STAGED_FIELDS = (
     "status",
 )
 STOPPED_FIELDS = ("status", "errors", "error_codes", "waiting", "retry", "run")
-# I7: the types collected in the phases before each type's phase
-EARLIER = {
-    kind: frozenset(k for before in COLLECTION_PHASES[:index] for k in before)
-    for index, phase in enumerate(COLLECTION_PHASES)
-    for kind in phase
-}
 
 
 class StagedLine:
@@ -121,7 +115,7 @@ class StagedLine:
         return [cls(dict(zip(STAGED_FIELDS, row, strict=True))) for row in rows]
 
 
-class BatchProcessor(ReductionHandlers):
+class BatchProcessor(LineChecks, ReductionHandlers):
     def __init__(self, *, run, open_period, rules, lines, so_lines, contracts, key_of, contra):
         self.run = run
         self.lines = lines
@@ -144,7 +138,7 @@ class BatchProcessor(ReductionHandlers):
         self.stopped: list[InboundLine] = []
         self.counts = Counter(collected=0, stopped=0, waiting=0, validated=0)
         self.seen = self._seen_keys()
-        self.behind = _pending_before(lines)
+        self.behind = pending_before(lines)
         self.contra = ContraBook(booker=self.booker, enabled=contra)
         by_type = {kind: set() for kind in (TranType.RORD, TranType.CM_RO)}
         for line in lines:
@@ -253,84 +247,6 @@ class BatchProcessor(ReductionHandlers):
             )
         return []
 
-    def _behind(self, line) -> set[str]:
-        """I7 across runs: the earlier-phase types of the same SO line still staged (NEW, or
-        waiting): another run skipped them because it held their contract, or they were
-        staged during this run. The line waits and is retried after them, at the next run:
-        booked before its invoice, a RORD would miss it in its contra (P7)."""
-        pending = self.behind.get(line.ref_line_id)
-        return pending & EARLIER.get(line.tran_type, frozenset()) if pending else set()
-
-    def _behind_error(self, line) -> dict:
-        kinds = ", ".join(sorted(self._behind(line)))
-        field = "ORIG_SO_LINE_ID" if line.tran_type in (TranType.RORD, TranType.CM_RO) else ""
-        return {
-            "code": WAITING,
-            "rule": "I7",
-            "field": field or "SO_LINE_ID",
-            "message": f"{WAITING} (I7): SO line {line.ref_line_id} has a staged {kinds} line "
-            f"that is not collected yet; this {line.tran_type} line waits for it",
-        }
-
-    def _booked_before(self, line) -> bool:
-        """I9: the same line (type, id and content) was collected before, by an earlier run
-        or earlier in this batch: it is collected again without validation or booking. V9
-        and V10 judge a *new* reduction against what remains, so they would stop the very
-        reduction that left the line so."""
-        if line.tran_type in (TranType.SO, "") or not line.line_key:
-            return False
-        return self.seen.get((line.tran_type, line.line_key)) == line.content_hash
-
-    def _already(self, line) -> list | None:
-        """None: a new line. []: the same line again, already booked once (I9).
-        [error]: the same id with other values (V13 across batches)."""
-        key = (line.tran_type, line.line_key)
-        seen = self.seen.get(key)
-        if seen is None:
-            return None
-        if seen == line.content_hash:
-            return []
-        rule = self.ctx.rules.get("INB-005")
-        if rule is None:
-            return None
-        field = "SO_LINE_ID" if line.tran_type == TranType.RORD else "INV_LINE_ID"
-        return [
-            {
-                "code": rule.code,
-                "rule": rule.rule,
-                "field": field,
-                "message": f"{rule.code} ({rule.rule}): {line.tran_type} "
-                f"{line.line_key} was already collected with different values",
-            }
-        ]
-
-    def _target(self, line) -> tuple[SoLine | None, list]:
-        """The SO line a billing line or reduction books on; or None and what to return:
-        [] for the same line again, or the errors that stop it."""
-        done = self._already(line)
-        if done is not None:
-            return None, done
-        so, errors = self._so_line(line)
-        if so is not None:  # booked now: the same line later in the batch is a repeat
-            self.seen[(line.tran_type, line.line_key)] = line.content_hash
-        return so, errors
-
-    def _so_line(self, line) -> tuple[SoLine | None, list]:
-        so = self.so_lines.get(line.ref_line_id)
-        if so is not None:
-            return so, []
-        # V12 switched off: the line still cannot be booked without its SO line
-        field = "ORIG_SO_LINE_ID" if line.tran_type in (TranType.RORD, TranType.CM_RO) else ""
-        return None, [
-            {
-                "code": WAITING,
-                "rule": "V12",
-                "field": field or "SO_LINE_ID",
-                "message": f"{WAITING} (V12): SO line {line.ref_line_id or '?'} is not "
-                "collected: the line waits for it even with V12 switched off",
-            }
-        ]
-
     def _collect_inv(self, line: InboundLine) -> list:
         so, errors = self._target(line)
         if so is None:
@@ -426,25 +342,6 @@ class BatchProcessor(ReductionHandlers):
         for name in STOPPED_FIELDS:
             setattr(row, name, getattr(line, name))
         return row
-
-
-def _pending_before(lines) -> dict[str, set[str]]:
-    """SO line id → the earlier-phase types (I7) it still has staged and not collected:
-    NEW (not taken yet) or stopped as waiting. One query per batch; none for SO lines."""
-    earlier = set().union(*(EARLIER.get(line.tran_type, ()) for line in lines))
-    refs = {line.ref_line_id for line in lines if line.ref_line_id}
-    if not earlier or not refs:
-        return {}
-    rows = (
-        InboundLine.objects.filter(ref_line_id__in=refs, tran_type__in=earlier)
-        .filter(Q(status=LineStatus.NEW) | Q(status=LineStatus.ERROR, waiting=True))
-        .values_list("ref_line_id", "tran_type")
-        .distinct()
-    )
-    pending: dict[str, set[str]] = {}
-    for ref, kind in rows:
-        pending.setdefault(ref, set()).add(kind)
-    return pending
 
 
 _FIELDS: list = []
