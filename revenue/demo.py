@@ -12,7 +12,7 @@ from .services.collection import collection_collect
 from .services.inbound import inbound_stage
 from .services.manual import so_line_hold
 from .services.periods import period_close, period_open, period_open_get
-from .services.settings import profile_set, rule_switch
+from .services.settings import profile_set, registry_seed, rule_switch
 
 FIRST_PERIOD = 202609
 OPEN_PERIOD = 202611
@@ -264,6 +264,7 @@ def revenue_demo_load() -> dict[str, int]:
     with transaction.atomic():
         if period_open_get() is None and not ScheduleRow.objects.exists():
             period_open(period=FIRST_PERIOD, actor=None)
+        registry_seed()  # the rules and settings the migration seeds, if a flush emptied them
         profile_set(name="CREATE_RORD_CONTRA_ENTRY", value="Y", actor=None)
         batch = inbound_stage(
             rows=demo_rows(), source=InboundBatch.SourceKind.DEMO, filename="demo lines"
