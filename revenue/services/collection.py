@@ -253,7 +253,6 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
             collected=F("collected") + counts["collected"],
             stopped=F("stopped") + counts["stopped"],
             waiting=F("waiting") + counts["waiting"],
-            validated=F("validated") + counts["validated"],
             skipped=F("skipped") + skipped,
             batches=F("batches") + 1,
             heartbeat_at=timezone.now(),

@@ -80,11 +80,6 @@ class ContraBook:
                 if contra.outstanding > 0:
                     self.open[contra.line_id].append(contra)
 
-    def billed_add(self, line: SoLine, esp: Decimal) -> None:
-        """A billing line of this batch (same run, later phase) counts in net billed."""
-        if line.pk in self.billed:
-            self.billed[line.pk] += esp
-
     def on_rord(self, *, line: SoLine, inbound) -> Decimal:
         """P7: book the contra a RORD calls for; returns the amount (0 with profile N)."""
         if not self.enabled:

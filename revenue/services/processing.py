@@ -136,7 +136,7 @@ class BatchProcessor(LineChecks, ReductionHandlers):
         self.collected: list[int] = []
         self.collected_so: list[SoLine | None] = []  # the SO line of each collected line
         self.stopped: list[InboundLine] = []
-        self.counts = Counter(collected=0, stopped=0, waiting=0, validated=0)
+        self.counts = Counter(collected=0, stopped=0, waiting=0)
         self.seen = self._seen_keys()
         self.behind = pending_before(lines)
         self.contra = ContraBook(booker=self.booker, enabled=contra)
@@ -274,7 +274,6 @@ class BatchProcessor(LineChecks, ReductionHandlers):
         billing_initial_book(
             booker=self.booker, line=so, tran_type=line.tran_type, amount=amount, inbound_id=line.pk
         )
-        self.contra.billed_add(so, amount)
 
     # --- writes --------------------------------------------------------------------------
 

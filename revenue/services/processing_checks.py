@@ -49,14 +49,10 @@ class LineChecks:
         return self.seen.get((line.tran_type, line.line_key)) == line.content_hash
 
     def _already(self, line) -> list | None:
-        """None: a new line. []: the same line again, already booked once (I9).
-        [error]: the same id with other values (V13 across batches)."""
-        key = (line.tran_type, line.line_key)
-        seen = self.seen.get(key)
-        if seen is None:
+        """None: a line id not booked before. [error]: the same id with other values (V13
+        across batches); the same id with the same values never gets here (``_booked_before``)."""
+        if self.seen.get((line.tran_type, line.line_key)) is None:
             return None
-        if seen == line.content_hash:
-            return []
         rule = self.ctx.rules.get("INB-005")
         if rule is None:
             return None

@@ -59,19 +59,24 @@ def _reverse(
         take = min(left, have)
         if take <= 0:
             continue
-        booker.schedule(
-            line=line,
-            period=period,
-            source=source,
-            amount=-take,
-            kind=RowKind.REVERSAL,
-            inbound_id=inbound_id,
-            held=line.hold,
-            catch_up=False,
-        )
-        state.add(period, source, -take)
+        _reversal(booker, line, state, period, source, take, inbound_id)
         left -= take
     return amount - left
+
+
+def _reversal(booker, line, state, period, source, amount, inbound_id) -> None:
+    """One REVERSAL row of ``amount`` off (period, source), in the line's state too."""
+    booker.schedule(
+        line=line,
+        period=period,
+        source=source,
+        amount=-amount,
+        kind=RowKind.REVERSAL,
+        inbound_id=inbound_id,
+        held=line.hold,
+        catch_up=False,
+    )
+    state.add(period, source, -amount)
 
 
 def _held_by(state: LineState, period: int) -> Decimal:
@@ -147,17 +152,7 @@ def _full(*, booker, line, state, inbound_id, result: Reduction) -> Reduction:
     for (period, source), have in sorted(state.amounts.items()):
         if not have:
             continue
-        booker.schedule(
-            line=line,
-            period=period,
-            source=source,
-            amount=-have,
-            kind=RowKind.REVERSAL,
-            inbound_id=inbound_id,
-            held=line.hold,
-            catch_up=False,
-        )
-        state.add(period, source, -have)
+        _reversal(booker, line, state, period, source, have, inbound_id)
         if period > booker.open:
             result.deferred += have
         else:

@@ -44,8 +44,6 @@ class ValidationContext:
     so_lines: dict[str, SoLine]
     conflicts: set[tuple[int, str, str]] = field(default_factory=set)
     has_rord: set[int] = field(default_factory=set)  # SO lines with a collected RORD
-    # SO lines with a valid RORD staged and not processed yet: their CM-RO is not an orphan
-    rord_pending: set[str] = field(default_factory=set)
     # TRAN_TYPE → the enabled rules that check it (``ValidationRule.types`` parsed once)
     by_type: dict[str, dict[str, ValidationRule]] = field(default_factory=dict)
 
@@ -79,11 +77,6 @@ class ValidationContext:
                 )
                 .values_list("line_id", flat=True)
                 .distinct()
-            )
-            ctx.rord_pending = set(
-                InboundLine.objects.filter(
-                    tran_type=TranType.RORD, status=LineStatus.NEW, ref_line_id__in=cm_ro_refs
-                ).values_list("ref_line_id", flat=True)
             )
         return ctx
 
@@ -167,9 +160,6 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
             errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
     if (r := rule("RPRO-00620")) and so.return_flag == "Y":
         errors.append(_error(r, so.so_line_id))
-    if (
-        (r := rule("RPRO-00683"))
-        and so.pk not in ctx.has_rord
-        and so.so_line_id not in ctx.rord_pending
-    ):
+    # a CM-RO whose RORD is still staged never gets here: it waits for it (I7)
+    if (r := rule("RPRO-00683")) and so.pk not in ctx.has_rord:
         errors.append(_error(r, so.so_line_id, "ORIG_SO_LINE_ID"))

@@ -17,11 +17,6 @@ class Command(RevenueCommand):
         run = collection_collect(trigger=CollectionRun.Trigger.COMMAND, batch_size=batch_size)
         if run.status != CollectionRun.Status.SUCCEEDED:
             raise CommandError(f"run {run.pk} {run.status.lower()}: {run.message}", returncode=1)
-        if run.validated:
-            self.stdout.write(
-                f"{run.validated} RORD / CM-R / CM-RO lines are valid and wait in staging for "
-                "their processing"
-            )
         self.stdout.write(
             f"collected {run.collected}, stopped {run.stopped}, waiting {run.waiting}"
         )
