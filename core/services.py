@@ -100,3 +100,21 @@ def sum_exact(value, *, places: int = 2) -> Decimal:
     if value is None:
         return Decimal(0)
     return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def transition_audited(*, document, name: str, user, comment: str = "", data=None):
+    """Run django-fsm transition ``name`` on a locked ``document`` (its body stamps who:
+    ``by``), save it and record the audit event from → to (O8, T15)."""
+    before = document.status
+    getattr(document, name)(by=user if getattr(user, "pk", None) else None)
+    document.save()
+    audit_record(
+        document=document,
+        actor=user,
+        action=name,
+        from_state=before,
+        to_state=document.status,
+        comment=comment,
+        data=data,
+    )
+    return document

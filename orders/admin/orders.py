@@ -328,7 +328,7 @@ class OrderAdmin(
             {
                 "item": i,
                 "field": form[f"quantity_{i.pk}"],
-                "open": i.quantity - i.reduced_quantity - i.fulfilled_quantity,
+                "open": i.available_to_cancel,
             }
             for i in items
         ]

@@ -147,7 +147,8 @@ class Order(FSMModelMixin, models.Model):
         source=OrderStatus.ACTIVATED,
         target=OrderStatus.FULFILLED,
         permission="orders.fulfil_order",
-        conditions=[lambda order: order.kind == OrderKind.STANDARD],
+        # change orders of fees are fulfilled by the returns services (T8)
+        conditions=[lambda order: order.kind != OrderKind.REDUCTION],
         custom={"label": "Fulfil", "help_text": "O6: fulfil everything not reduced"},
     )
     def fulfil(self, *, by=None) -> None:
@@ -230,6 +231,12 @@ class OrderItem(models.Model):
     fulfilled_quantity = models.DecimalField(default=ZERO, editable=False, **QTY)
     return_initiated_quantity = models.DecimalField(default=ZERO, editable=False, **QTY)
     returned_quantity = models.DecimalField(default=ZERO, editable=False, **QTY)
+    canceled_quantity = models.DecimalField(
+        default=ZERO,
+        editable=False,
+        help_text="Units canceled before fulfilment by a simple cancel (T13).",
+        **QTY,
+    )
     original_order_item = models.ForeignKey(
         "self",
         null=True,
@@ -283,7 +290,8 @@ class OrderItem(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(returned_quantity__gte=0)
-                & models.Q(return_initiated_quantity__gte=0),
+                & models.Q(return_initiated_quantity__gte=0)
+                & models.Q(canceled_quantity__gte=0),
                 name="orderitem_return_quantities_gte_0",
             ),
             models.CheckConstraint(
@@ -310,3 +318,18 @@ class OrderItem(models.Model):
     def reduced_quantity(self) -> Decimal:
         """Activated reductions so far (quantity − available)."""
         return self.quantity - self.available_quantity
+
+    @property
+    def to_fulfil_quantity(self) -> Decimal:
+        """O6, T13: what is still sold and can be fulfilled (not reduced, not canceled)."""
+        return self.quantity - self.reduced_quantity - self.canceled_quantity
+
+    @property
+    def available_to_return(self) -> Decimal:
+        """T2: fulfilled − return initiated."""
+        return self.fulfilled_quantity - self.return_initiated_quantity
+
+    @property
+    def available_to_cancel(self) -> Decimal:
+        """T13: what is sold and not fulfilled yet."""
+        return max(self.to_fulfil_quantity - self.fulfilled_quantity, ZERO)

@@ -80,6 +80,10 @@ class Product(models.Model):
     is_fee = models.BooleanField(
         "fee product", default=False, help_text="Used for return and restocking fees."
     )
+    is_delivery_charge = models.BooleanField(
+        default=False,
+        help_text="Shipping charged on orders: returned as a delivery charge line of an RMA.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

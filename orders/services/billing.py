@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -67,6 +68,7 @@ __all__ = [
     "credit_memo_for_reduction",
     "credit_memo_issue",
     "credit_memo_void",
+    "invoice_create_posted",
     "invoice_post",
     "invoice_void",
 ]
@@ -139,13 +141,15 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
 
 
 def _activated_reductions(items: list[OrderItem]) -> dict[int, list[Reduction]]:
-    """R9, C3: the activated reductions and cancellations of each product (one query)."""
+    """R9, C3, T13: the activated reductions and cancellations of each product, and the
+    units returned or canceled by negative change orders (one query): none of them is
+    billed again."""
     originals = {item.pk: item for item in items}
     reductions: dict[int, list[Reduction]] = defaultdict(list)
     rows = OrderItem.objects.filter(
+        Q(order__kind=OrderKind.REDUCTION, order__status=OrderStatus.ACTIVATED)
+        | Q(order__kind=OrderKind.CHANGE, order__status__in=BILLABLE_STATUSES, quantity__lt=0),
         original_order_item_id__in=list(originals),
-        order__kind=OrderKind.REDUCTION,
-        order__status=OrderStatus.ACTIVATED,
     ).order_by("pk")
     for row in rows:
         original = originals[row.original_order_item_id]
@@ -246,34 +250,49 @@ def _bill_order(*, order_id: int, run: BillingRun, user) -> tuple[Invoice, int] 
         _next_bill_dates_save(items, next_due)
         if not lines:
             return None
-        currency = str(order.currency)
-        invoice = Invoice(
-            number=f"INV-{sequence_next(name='INV'):06d}",
-            account_id=order.account_id,
+        invoice = invoice_create_posted(
             order=order,
+            lines=lines,
+            user=user,
             invoice_date=run.run_date,
-            currency=currency,
-            billing_run=run,
+            run=run,
+            comment=f"billing run {run.pk} for {run.run_date}",
         )
-        document_totals(invoice, lines, currency)
-        document_clean(invoice)
-        invoice.save()
-        for line in lines:
-            line.invoice = invoice
-        InvoiceLine.objects.bulk_create(lines)
-        audit_record(
-            document=invoice,
-            actor=user,
-            action="created",
-            to_state=invoice.status,
-            data={
-                "billing_run": run.pk,
-                "run_date": run.run_date.isoformat(),
-                "lines": len(lines),
-            },
-        )
-        invoice = _post(invoice, user, comment=f"billing run {run.pk} for {run.run_date}")
         return invoice, len(lines)
+
+
+def invoice_create_posted(
+    *,
+    order: Order,
+    lines: list[InvoiceLine],
+    user,
+    invoice_date: date,
+    run: BillingRun | None = None,
+    comment: str = "",
+) -> Invoice:
+    """B5: number, save and post an invoice of ``order`` with these unsaved lines (the
+    caller holds the order's lock and checked the lines). Posting stages its INV lines;
+    a change order's invoice (return fees, T8) stages its SO lines with them (T14)."""
+    currency = str(order.currency)
+    invoice = Invoice(
+        number=f"INV-{sequence_next(name='INV'):06d}",
+        account_id=order.account_id,
+        order=order,
+        invoice_date=invoice_date,
+        currency=currency,
+        billing_run=run,
+    )
+    document_totals(invoice, lines, currency)
+    document_clean(invoice)
+    invoice.save()
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+    data = {"lines": len(lines)}
+    if run is not None:
+        data.update(billing_run=run.pk, run_date=run.run_date.isoformat())
+    audit_record(document=invoice, actor=user, action="created", to_state=invoice.status, data=data)
+    return _post(invoice, user, comment=comment)
 
 
 def _order_ids(orders, run_date: date) -> list[int]:

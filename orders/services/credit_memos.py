@@ -29,6 +29,7 @@ from ..models import (
 )
 from .billing_periods import (
     ZERO,
+    Reduction,
     deduction,
     is_one_time,
     overlap,
@@ -262,27 +263,102 @@ def credit_memo_for_reduction(*, reduction: Order, user) -> CreditMemo | None:
         if not lines:
             return None
         is_cancel = any(reduced.contract_action == ContractAction.CANCEL for reduced in items)
-        memo = CreditMemo(
-            number=f"CM-{sequence_next(name='CM'):06d}",
-            account=original_order.account,
+        return credit_memo_create_issued(
             order=original_order,
             source=CreditMemoSource.CANCELLATION if is_cancel else CreditMemoSource.REDUCTION,
             source_order=reduction,
-            memo_date=timezone.localdate(),
-            currency=currency,
+            lines=lines,
+            user=user,
             reason=f"{'Cancellation' if is_cancel else 'Reduction'} {reduction.number}",
+            comment=f"{reduction.number} activated",
         )
-        document_totals(memo, lines, currency)
-        document_clean(memo)
-        memo.save()
-        for line in lines:
-            line.credit_memo = memo
-        CreditMemoLine.objects.bulk_create(lines)
-        audit_record(
-            document=memo,
-            actor=user,
-            action="created",
-            to_state=memo.status,
-            data={"source_order": reduction.number, "lines": len(lines)},
+
+
+def credit_memo_create_issued(
+    *,
+    order: Order,
+    source: str,
+    source_order: Order,
+    lines: list[CreditMemoLine],
+    user,
+    reason: str,
+    comment: str = "",
+) -> CreditMemo:
+    """B6: number, save and issue a credit memo of ``order`` with these unsaved lines
+    (B7 checked again under the invoice lines' locks); issuing stages its CM-RO or CM-R
+    lines (R9, C5, T14)."""
+    currency = str(order.currency)
+    memo = CreditMemo(
+        number=f"CM-{sequence_next(name='CM'):06d}",
+        account_id=order.account_id,
+        order=order,
+        source=source,
+        source_order=source_order,
+        memo_date=timezone.localdate(),
+        currency=currency,
+        reason=reason[:200],
+    )
+    document_totals(memo, lines, currency)
+    document_clean(memo)
+    memo.save()
+    for number, line in enumerate(lines, start=1):
+        line.credit_memo = memo
+        line.line_number = number
+    CreditMemoLine.objects.bulk_create(lines)
+    audit_record(
+        document=memo,
+        actor=user,
+        action="created",
+        to_state=memo.status,
+        data={"source_order": source_order.number, "lines": len(lines)},
+    )
+    return _issue(memo, user, comment=comment)
+
+
+def credit_lines_for_units(*, item: OrderItem, quantity: Decimal) -> list[CreditMemoLine]:
+    """T8, T13, B7: unsaved credit lines giving back ``quantity`` units of ``item``: on
+    every billed period, the share of the period's amount those units carry (amount ×
+    quantity / item quantity, as a reduction of the whole term would take), capped at
+    what the invoice line billed less what issued memos already credit. Periods never
+    billed get nothing. Only the first line carries the quantity, so the units are
+    counted once (P5 adds up returned quantities). Locks the invoice lines it reads."""
+    currency = str(item.total.currency)
+    billed = list(
+        InvoiceLine.objects.select_for_update()
+        .filter(order_item=item, is_void=False)
+        .order_by("period_start", "pk")
+    )
+    credited = _credited([line.pk for line in billed], issued_only=True)
+    amounts = period_amounts(item=item)
+    start = item.service_start_date
+    units = Reduction(
+        item_id=item.pk,
+        quantity=quantity,
+        start=start,
+        end=item.service_end_date or start,
+        is_cancel=False,
+    )
+    lines: list[CreditMemoLine] = []
+    for line in billed:
+        amount = amounts.get(line.period_start)
+        if amount is None or start is None:
+            continue
+        period = (line.period_start, line.period_end)
+        credit = deduction(item=item, period=period, amount=amount, reduction=units)
+        credit = min(credit, line.net.amount - credited[line.pk])  # B7
+        if credit <= 0:
+            continue
+        tax = money_round(amount=credit * item.tax_rate / Decimal(100), currency=currency)
+        lines.append(
+            CreditMemoLine(
+                line_number=len(lines) + 1,
+                order_item=item,
+                invoice_line=line,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                quantity=ZERO if lines else quantity,
+                net=Money(credit, currency),
+                tax=Money(tax, currency),
+            )
         )
-        return _issue(memo, user, comment=f"{reduction.number} activated")
+    return lines

@@ -193,7 +193,12 @@ def emission_order_activated(*, order: Order, user) -> int | None:
 
 
 def emission_invoice_posted(*, invoice: Invoice, user) -> int | None:
-    return _stage(inv_rows(invoice), document=invoice, user=user)
+    """B5: INV lines. A fee invoice bills a change order nothing else announced: its SO
+    lines go first, in the same batch (T14; the revenue method is IMMEDIATE)."""
+    rows = inv_rows(invoice)
+    if invoice.order.kind == OrderKind.CHANGE:
+        rows = so_rows(invoice.order) + rows
+    return _stage(rows, document=invoice, user=user)
 
 
 def emission_credit_memo_issued(*, credit_memo: CreditMemo, user) -> int | None:

@@ -263,13 +263,14 @@ def _fulfil_locked_items(order: Order) -> list[OrderItem]:
 
 
 def order_fulfil(*, order: Order, user, comment: str = "") -> Order:
-    """O6: every product's fulfilled quantity becomes its quantity minus reductions."""
+    """O6: every product's fulfilled quantity becomes its quantity minus reductions (and
+    minus what a simple cancel took off, T13)."""
     with transaction.atomic():
         order = _lock(order)
         _check_transition(order, "fulfil", user)
         items = _fulfil_locked_items(order)
         for item in items:
-            item.fulfilled_quantity = item.quantity - item.reduced_quantity
+            item.fulfilled_quantity = item.to_fulfil_quantity
         OrderItem.objects.bulk_update(items, ["fulfilled_quantity"])
         return _transition(
             order=order,
@@ -309,7 +310,7 @@ def order_items_fulfil(
             qty = Decimal(qty or 0)
             if qty == 0:
                 continue
-            open_qty = item.quantity - item.reduced_quantity - item.fulfilled_quantity
+            open_qty = item.available_to_cancel
             if qty < 0 or qty > open_qty:
                 problems.append(
                     BusinessRuleRefused(
@@ -334,9 +335,7 @@ def order_items_fulfil(
         audit_record(
             document=order, actor=user, action="fulfilled in part", comment=comment, data=changes
         )
-        complete = all(
-            i.fulfilled_quantity >= i.quantity - i.reduced_quantity for i in items.values()
-        )
+        complete = all(i.fulfilled_quantity >= i.to_fulfil_quantity for i in items.values())
         if complete:
             _check_transition(order, "fulfil", user)
             order = _transition(
