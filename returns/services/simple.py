@@ -1,0 +1,217 @@
+"""Simple return and simple cancel without an RMA (T12, T13), from the order page.
+
+A simple return takes back fulfilled units at once; a simple cancel takes off units not
+fulfilled yet. Both make the same documents as an RMA's *Return items* (T8) and ensure
+the refund (T9). Fees apply to the returned or canceled quantity: a fixed amount is
+charged as given, a percentage of those units' price."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.services import audit_record, transition_audited
+from orders.models import Order, OrderItem, OrderStatus
+from orders.services.billing import billing_schedule_refresh
+
+from ..models import ProcessingKind, ReturnProcessing, ReturnReason
+from .documents import FeeCharge, Units, documents_create, documents_plan, processing_start
+from .fees import FeeInput, fee_gross, fee_problems
+from .refunds import refund_ensure
+from .rma import order_items_lock, order_lock_returnable
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class SimpleLineInput:
+    order_item: OrderItem | int
+    quantity: Decimal | None
+    reason: str
+    fees: list[FeeInput] = field(default_factory=list)
+
+    @property
+    def item_id(self) -> int:
+        return getattr(self.order_item, "pk", self.order_item)
+
+
+def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]:
+    rule = "T13" if cancel else "T12"
+    problems: list[BusinessRuleRefused] = []
+    if not lines:
+        return [
+            BusinessRuleRefused(
+                rule=rule, field="items", message="enter a quantity for at least one product"
+            )
+        ]
+    asked: dict[int, Decimal] = {}
+    for line in lines:
+        item = items.get(line.item_id)
+        if item is None:
+            problems.append(
+                BusinessRuleRefused(
+                    rule=rule,
+                    field="items",
+                    message=f"order product {line.item_id} is not on {order}",
+                )
+            )
+            continue
+        label = f"{item.so_line_id} ({item.product.name})"
+        qty_field = f"quantity_{item.pk}"
+        if line.quantity is None or line.quantity <= 0:
+            problems.append(
+                BusinessRuleRefused(
+                    rule=rule,
+                    field=qty_field,
+                    message=f"{label}: the quantity must be greater than 0",
+                )
+            )
+        else:
+            asked[item.pk] = asked.get(item.pk, ZERO) + line.quantity
+            if cancel:
+                limit = item.available_to_cancel
+                what = (
+                    f"only {limit.normalize()} not fulfilled yet (sold "
+                    f"{item.to_fulfil_quantity.normalize()}, fulfilled "
+                    f"{item.fulfilled_quantity.normalize()})"
+                )
+            else:
+                limit = item.available_to_return
+                what = (
+                    f"only {limit.normalize()} available to return (fulfilled "
+                    f"{item.fulfilled_quantity.normalize()} − return initiated "
+                    f"{item.return_initiated_quantity.normalize()})"
+                )
+            if asked[item.pk] > limit:
+                verb = "canceled" if cancel else "returned"
+                problems.append(
+                    BusinessRuleRefused(
+                        rule=rule,
+                        field=qty_field,
+                        message=f"{label}: {asked[item.pk].normalize()} to be {verb} but {what}",
+                    )
+                )
+        if line.reason not in ReturnReason.values:
+            problems.append(
+                BusinessRuleRefused(
+                    rule=rule, field=f"reason_{item.pk}", message=f"{label}: choose a reason"
+                )
+            )
+        for number, fee in enumerate(line.fees, start=1):
+            problems += fee_problems(
+                fee=fee, label=f"{label}, fee {number}", field_prefix=f"fee_{item.pk}_"
+            )
+    return problems
+
+
+def _submit(*, order, lines, user, comment, ensure_refund, cancel: bool) -> ReturnProcessing:
+    rule = "T13" if cancel else "T12"
+    with transaction.atomic():
+        order = order_lock_returnable(order=order, rule=rule)
+        items = order_items_lock(order=order)
+        problems = _problems(order=order, items=items, lines=lines, cancel=cancel)
+        if problems:
+            raise BusinessRulesRefused(problems)
+        units, fees = [], []
+        for line in lines:
+            item = items[line.item_id]
+            qty = Decimal(line.quantity)
+            units.append(Units(item=item, quantity=qty))
+            for fee in line.fees:
+                gross = fee_gross(
+                    amount=fee.amount, amount_type=fee.amount_type, item=item, quantity=qty
+                )
+                fees.append(
+                    FeeCharge(
+                        item=item,
+                        fee_product=fee.fee_product,
+                        gross=gross,
+                        description=fee.description or fee.fee_product.name,
+                        reason=fee.reason or line.reason,
+                    )
+                )
+        plan = documents_plan(order=order, units=units, fees=fees)  # T9 before any write
+        kind = ProcessingKind.SIMPLE_CANCEL if cancel else ProcessingKind.SIMPLE_RETURN
+        processing = processing_start(kind=kind, order=order, user=user, comment=comment)
+        what = f"{ProcessingKind(kind).label.lower()} on {order}"
+        documents_create(
+            order=order,
+            processing=processing,
+            plan=plan,
+            user=user,
+            today=timezone.localdate(),
+            what=what,
+        )
+        for unit in units:
+            if cancel:
+                unit.item.canceled_quantity += unit.quantity  # T13
+            else:
+                unit.item.return_initiated_quantity += unit.quantity  # T12 (T2, T10)
+                unit.item.returned_quantity += unit.quantity
+        OrderItem.objects.bulk_update(
+            items.values(),
+            ["canceled_quantity", "return_initiated_quantity", "returned_quantity"],
+        )
+        billing_schedule_refresh(order=order)  # canceled or returned units: not billed again
+        audit_record(
+            document=order,
+            actor=user,
+            action=ProcessingKind(kind).label.lower(),
+            comment=comment,
+            data={
+                "processing": processing.number,
+                "units": {u.item.so_line_id: str(u.quantity) for u in units},
+                "reasons": {items[line.item_id].so_line_id: line.reason for line in lines},
+                "credit_memo": str(processing.credit_memo or ""),
+                "fee_invoice": str(processing.fee_invoice or ""),
+            },
+        )
+        if cancel:
+            _fulfil_if_complete(order=order, items=items, user=user)
+        if ensure_refund and processing.credit_memo_id:
+            refund_ensure(processing=processing, user=user)
+        return processing
+
+
+def _fulfil_if_complete(*, order: Order, items: dict[int, OrderItem], user) -> None:
+    """T13 with O6: once the cancel leaves nothing to fulfil, the order is Fulfilled."""
+    if order.status != OrderStatus.ACTIVATED:
+        return
+    if all(item.fulfilled_quantity >= item.to_fulfil_quantity for item in items.values()):
+        transition_audited(
+            document=order, name="fulfil", user=user, comment="every product fulfilled or canceled"
+        )
+
+
+def simple_return_submit(
+    *, order, lines: list[SimpleLineInput], user, comment: str = "", ensure_refund: bool = True
+) -> ReturnProcessing:
+    """T12: return fulfilled units without an RMA (T2's availability), with optional fees
+    on the returned quantity; the same documents and refund as T8–T9."""
+    return _submit(
+        order=order,
+        lines=lines,
+        user=user,
+        comment=comment,
+        ensure_refund=ensure_refund,
+        cancel=False,
+    )
+
+
+def simple_cancel_submit(
+    *, order, lines: list[SimpleLineInput], user, comment: str = "", ensure_refund: bool = True
+) -> ReturnProcessing:
+    """T13: cancel units not fulfilled yet. What was billed of them gets a credit memo;
+    unbilled units get none (and are not billed any more)."""
+    return _submit(
+        order=order,
+        lines=lines,
+        user=user,
+        comment=comment,
+        ensure_refund=ensure_refund,
+        cancel=True,
+    )

@@ -1,0 +1,75 @@
+"""Fixtures of the returns tests: TV1's order product (4 units at 25.00, tax 8 %, billed
+and fulfilled) and a fee product."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from djmoney.money import Money
+
+from orders.models import OrderItem, Product
+from orders.services import order_fulfil
+from orders.services.billing import billing_run_execute
+from returns.services import FeeInput, ReturnLineInput, return_order_create
+from tests.factories import OrderItemFactory, ProductFactory, make_order
+
+
+@pytest.fixture
+def fee_product(db) -> Product:
+    return ProductFactory(name="Restocking fee", sku="FEE-RESTOCK", is_fee=True)
+
+
+def tv_order(*, quantity="4", price="25.00", tax="8", fulfil=True, bill=True, user=None):
+    """TV1's order: 4 units at 25.00, tax 8 % (net 100.00, tax 8.00), billed, fulfilled."""
+    order = make_order(lines=(), effective_date=dt.date(2026, 1, 1))
+    OrderItemFactory(
+        order=order,
+        quantity=Decimal(quantity),
+        unit_price=Money(price, "USD"),
+        tax_rate=Decimal(tax),
+        service_start_date=dt.date(2026, 1, 1),
+    )
+    from orders.services import order_activate
+
+    order = order_activate(order=order, user=user)
+    if bill:
+        billing_run_execute(run_date=dt.date(2026, 1, 1), trigger="COMMAND", orders=[order])
+    if fulfil:
+        order = order_fulfil(order=order, user=user)
+    return order
+
+
+@pytest.fixture
+def tv1_order(db):
+    return tv_order()
+
+
+@pytest.fixture
+def tv1_item(tv1_order) -> OrderItem:
+    return tv1_order.items.get()
+
+
+def fee(fee_product, amount, amount_type="AMOUNT_WITH_TAX", **kwargs) -> FeeInput:
+    return FeeInput(
+        amount=Decimal(str(amount)), amount_type=amount_type, fee_product=fee_product, **kwargs
+    )
+
+
+def rma_for(item, quantity, *, fees=(), reason="DAMAGED", user=None, approve=True):
+    """An RMA of ``quantity`` units of ``item`` (submitted, approved by default)."""
+    from returns.services import return_order_transition
+
+    rma = return_order_create(
+        order=item.order,
+        lines=[
+            ReturnLineInput(
+                order_item=item, quantity=Decimal(quantity), reason=reason, fees=list(fees)
+            )
+        ],
+        user=user,
+    )
+    if approve:
+        rma = return_order_transition(return_order=rma, name="approve", user=user)
+    return rma
