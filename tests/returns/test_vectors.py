@@ -113,3 +113,18 @@ def test_tv4_fixed_fee_prorated(db, fee_product):
     assert processing.fee_invoice.gross_total == Money("5.00", USD)
     split_fee = rma.lines.get(type=LineType.FEE, status=LineStatus.OPEN)
     assert split_fee.fee_total == Money("5.00", USD)
+
+
+def test_o5_order_with_rma_cannot_be_deactivated(db, fee_product):
+    """O5 (with T1): an Activated order with a return order stays Activated; the refusal
+    names the RMA."""
+    order = tv_order(fulfil=False, bill=False)
+    item = order.items.get()
+    from orders.services import order_items_fulfil, order_transition
+
+    order_items_fulfil(order=order, quantities={item.pk: Decimal(1)}, user=None)
+    rma = rma_for(item, 1, approve=False)
+    with pytest.raises(BusinessRuleRefused) as refused:
+        order_transition(order=order, name="deactivate", user=None)
+    assert refused.value.rule == "O5"
+    assert rma.number in refused.value.message

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from orders.demo import orders_demo_load
 from orders.demo_billing import billing_demo_load
+from returns.demo import returns_demo_load
 from revenue.demo import revenue_demo_load
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
             created = orders_demo_load()
         with transaction.atomic():
             created.update(billing_demo_load())
+        created.update(returns_demo_load())
         created.update(revenue_demo_load())
         summary = ", ".join(f"{n} {what}" for what, n in created.items())
         self.stdout.write(f"demo data loaded: {summary or 'nothing new'}")
