@@ -52,6 +52,7 @@ from .credit_memos import (
     document_clean,
     document_totals,
     document_transition,
+    void_blockers_check,
 )
 from .emission import emission_invoice_posted, emission_withdraw
 
@@ -106,6 +107,7 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
         order = Order.objects.select_for_update().get(pk=invoice.order_id)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         check_transition(invoice, "void", user, rule="B5", noun="invoices")
+        void_blockers_check(invoice, rule="B5")
         # lock its lines first: a credit memo being made for them waits, or is seen
         list(InvoiceLine.objects.select_for_update().filter(invoice=invoice).order_by("pk"))
         memos = sorted(

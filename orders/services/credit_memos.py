@@ -7,6 +7,7 @@ revenue has not collected them. ``billing.py`` re-exports these services."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -37,6 +38,20 @@ from .billing_periods import (
     reduction_of,
 )
 from .emission import emission_credit_memo_issued, emission_withdraw
+
+# B5, B6: each blocker returns why a billing document cannot be voided, or None. Apps
+# built on billing documents (returns: refunds) add theirs; orders knows none of them.
+VOID_BLOCKERS: list[Callable[[object], str | None]] = []
+
+
+def void_blockers_check(document, *, rule: str) -> None:
+    reasons = [reason for blocker in VOID_BLOCKERS if (reason := blocker(document))]
+    if reasons:
+        raise BusinessRuleRefused(
+            rule=rule,
+            field="status",
+            message=f"{document} cannot be voided: {'; '.join(reasons)}",
+        )
 
 
 def _actor(user):
@@ -179,6 +194,7 @@ def credit_memo_void(
         check_transition(
             memo, "void", None if as_consequence else user, rule="B6", noun="credit memos"
         )
+        void_blockers_check(memo, rule="B6")
         emission_withdraw(
             batch_id=memo.revenue_batch_id,
             user=user,

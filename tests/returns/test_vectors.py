@@ -128,3 +128,26 @@ def test_o5_order_with_rma_cannot_be_deactivated(db, fee_product):
         order_transition(order=order, name="deactivate", user=None)
     assert refused.value.rule == "O5"
     assert rma.number in refused.value.message
+
+
+def test_b6_t9_refunded_credit_memo_cannot_be_voided(tv1_item, fee_product):
+    """B6, B5 with T9: the credit memo and fee invoice of a pending refund stay; once the
+    refund failed, the credit memo can be voided."""
+    from orders.services.billing import credit_memo_void, invoice_void
+    from returns.services import refund_transition
+
+    rma = rma_for(tv1_item, 1, fees=[fee(fee_product, 5)])
+    line = rma.lines.get(type=LineType.ORDER_PRODUCT)
+    processing = return_items_process(
+        return_order=rma, quantities={line.pk: ReturnQuantities(returned=Decimal(1))}, user=None
+    )
+    refund = Refund.objects.get(processing=processing)
+    with pytest.raises(BusinessRuleRefused) as refused:
+        credit_memo_void(credit_memo=processing.credit_memo, user=None, comment="x")
+    assert refused.value.rule == "B6" and refund.number in refused.value.message
+    with pytest.raises(BusinessRuleRefused) as refused:
+        invoice_void(invoice=processing.fee_invoice, user=None, comment="x")
+    assert refused.value.rule == "B5" and refund.number in refused.value.message
+    refund_transition(refund=refund, name="fail", user=None, comment="card expired")
+    memo = credit_memo_void(credit_memo=processing.credit_memo, user=None, comment="undo")
+    assert memo.status == "VOID"
