@@ -7,7 +7,7 @@ class TransitionReasonForm(forms.Form):
     comment = forms.CharField(
         label="Reason",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept in the order's history.",
+        help_text="Kept in the document's history.",
     )
 
 

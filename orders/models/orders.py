@@ -326,8 +326,17 @@ class OrderItem(models.Model):
 
     @property
     def available_to_return(self) -> Decimal:
-        """T2: fulfilled − return initiated."""
-        return self.fulfilled_quantity - self.return_initiated_quantity
+        """T2: fulfilled − return initiated. Fulfilled units a later reduction or cancel
+        took off are no longer sold, so they are not returned either (never below 0)."""
+        sold = min(self.fulfilled_quantity, self.to_fulfil_quantity)
+        return max(sold - self.return_initiated_quantity, ZERO)
+
+    @property
+    def reducible_quantity(self) -> Decimal:
+        """R7 with T2, T13: what a reduction can still take: the available quantity less
+        the units canceled or on their way back (return initiated)."""
+        taken = self.canceled_quantity + self.return_initiated_quantity
+        return max(self.available_quantity - taken, ZERO)
 
     @property
     def available_to_cancel(self) -> Decimal:

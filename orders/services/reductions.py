@@ -125,7 +125,11 @@ def reduction_order_create(
                 message="enter a quantity to reduce on at least one product",
             )
         taken = reduced_so_far(item_ids=items.keys())
-        remaining = {pk: item.quantity - taken[pk] for pk, item in items.items()}
+        # R7 with T2, T13: units canceled or being returned cannot be reduced as well
+        remaining = {
+            pk: item.quantity - taken[pk] - item.canceled_quantity - item.return_initiated_quantity
+            for pk, item in items.items()
+        }
         problems: list[BusinessRuleRefused] = []
         specs: list[ItemSpec] = []
         for line in lines:
@@ -190,12 +194,12 @@ def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Or
         for item in items:
             src = originals[item.original_order_item_id]
             need = -item.quantity
-            if need > src.available_quantity:
+            if need > src.reducible_quantity:
                 problems.append(
                     BusinessRuleRefused(
                         rule="R7",
                         field=f"quantity_{src.pk}",
-                        message=f"{src.so_line_id}: only {qty_text(src.available_quantity)} of "
+                        message=f"{src.so_line_id}: only {qty_text(src.reducible_quantity)} of "
                         f"{qty_text(src.quantity)} can still be reduced ({reduction} reduces "
                         f"{qty_text(need)})",
                     )
