@@ -8,14 +8,22 @@ simple return and cancel (T12, T13).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import Sum
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
-from core.services import audit_record, money_round, sequence_next, transition_audited
+from core.services import (
+    audit_record,
+    money_round,
+    sequence_next,
+    sum_exact,
+    transition_audited,
+)
 from orders.models import (
     ChargeType,
     CreditMemo,
@@ -81,7 +89,15 @@ def documents_plan(*, order: Order, units: list[Units], fees: list[FeeCharge]) -
     was invoiced); T9: refused, with nothing created, when the fees exceed the credit."""
     plan = DocumentsPlan(units=units, fees=[f for f in fees if f.gross > 0])
     plan.currency = str(order.currency)
+    # one credit per product, whatever the number of its lines: B7 caps it against the
+    # invoice lines once (two lines of one product would each see the other's credit as
+    # still open), and it is rounded once
+    per_item: dict[int, Units] = {}
     for unit in units:
+        seen = per_item.get(unit.item.pk)
+        quantity = unit.quantity + (seen.quantity if seen else ZERO)
+        per_item[unit.item.pk] = Units(item=unit.item, quantity=quantity)
+    for unit in per_item.values():
         plan.credit_lines += credit_lines_for_units(item=unit.item, quantity=unit.quantity)
     if plan.fee_gross > plan.credit_gross:
         currency = plan.currency
@@ -128,14 +144,47 @@ def _advance(change: Order, user, names: list[str], comment: str) -> None:
         transition_audited(document=change, name=name, user=user, comment=comment)
 
 
+def _taken_before(units: list[Units]) -> dict[int, Decimal]:
+    """Units of each product already on negative change orders (earlier returns and
+    cancels; change orders are never undone)."""
+    rows = (
+        OrderItem.objects.filter(
+            original_order_item_id__in=[unit.item.pk for unit in units],
+            order__kind=OrderKind.CHANGE,
+            quantity__lt=0,
+        )
+        .values_list("original_order_item_id")
+        .annotate(taken=Sum("quantity"))
+        .order_by()
+    )
+    taken: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for item_id, quantity in rows:
+        taken[item_id] = -sum_exact(quantity)
+    return taken
+
+
+def _net_tax(item: OrderItem, quantity: Decimal) -> tuple[Decimal, Decimal]:
+    """Net and tax of ``quantity`` units, rounded as the order product rounds its own."""
+    currency = str(item.total.currency)
+    net = money_round(amount=item.unit_price.amount * quantity, currency=currency)
+    return net, money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
+
+
 def _negative_items(change: Order, units: list[Units]) -> list[OrderItem]:
-    """T8: one item per returned product: quantity, net and tax negative."""
+    """T8: one item per returned product: quantity, net and tax negative. Cumulative
+    rounding over every return and cancel of a product, so that returning all its units
+    in parts takes off exactly its total and tax (1.5 + 1.5 of 3 × 33.33: 50.00 then
+    49.99, as the 99.99 it cost)."""
     items = []
+    taken = _taken_before(units)
     for number, unit in enumerate(units, start=1):
         item = unit.item
         currency = str(item.total.currency)
-        net = money_round(amount=item.unit_price.amount * unit.quantity, currency=currency)
-        tax = money_round(amount=net * item.tax_rate / Decimal(100), currency=currency)
+        before = taken[item.pk]
+        taken[item.pk] = before + unit.quantity
+        net_to, tax_to = _net_tax(item, taken[item.pk])
+        net_from, tax_from = _net_tax(item, before)
+        net, tax = net_to - net_from, tax_to - tax_from
         items.append(
             OrderItem(
                 order=change,

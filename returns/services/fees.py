@@ -4,7 +4,7 @@ arithmetic and reads: the processing services decide what to charge and when."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from core.exceptions import BusinessRuleRefused
 from core.services import money_round
@@ -14,6 +14,33 @@ from ..models import FeeAmountType, ReturnReason
 
 ZERO = Decimal("0")
 HUNDRED = Decimal(100)
+QTY_PLACES = 2  # quantities are stored with 2 decimals (QTY)
+FEE_PLACES = 4  # fee amounts as entered: 4 decimals (ReturnOrderLine.fee_amount)
+TOO_LARGE = Decimal("1e12")  # fits every quantity and money column, with room for sums
+
+
+def number_problem(
+    value, *, what: str, places: int = QTY_PLACES, allow_zero: bool = False
+) -> str | None:
+    """Why ``value`` is not a usable positive number (or ≥ 0 with ``allow_zero``), or
+    None. Refused rather than left to the database: NaN and infinities (comparisons
+    raise), more decimals than the column keeps (PostgreSQL would round them silently),
+    and values too large for it (an error at save)."""
+    if value is None:
+        return f"enter {what}"
+    try:
+        value = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return f"{what} is not a number ({value})"
+    if not value.is_finite():
+        return f"{what} is not a number ({value})"
+    if value < 0 or (value == 0 and not allow_zero):
+        return f"{what} must be greater than {'or equal to ' if allow_zero else ''}0 ({value})"
+    if value >= TOO_LARGE:
+        return f"{what} is too large ({value})"
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        return f"{what} has more than {places} decimals ({value})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -44,10 +71,8 @@ def fee_problems(*, fee: FeeInput, label: str, field_prefix: str = "") -> list[B
             f"{label}: amount type {fee.amount_type or '(empty)'!s} is not one of "
             f"{', '.join(FeeAmountType.values)}",
         )
-    if fee.amount is None:
-        refuse("T4", "amount", f"{label}: enter the fee amount")
-    elif fee.amount <= 0:
-        refuse("T4", "amount", f"{label}: the fee amount must be greater than 0 ({fee.amount})")
+    if problem := number_problem(fee.amount, what="the fee amount", places=FEE_PLACES):
+        refuse("T4", "amount", f"{label}: {problem}")
     elif (
         fee.amount_type in FeeAmountType.values
         and FeeAmountType(fee.amount_type).is_percentage

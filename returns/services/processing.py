@@ -25,7 +25,7 @@ from ..models import (
     ReturnStatus,
 )
 from .documents import FeeCharge, Units, documents_create, documents_plan, processing_start
-from .fees import fee_part
+from .fees import fee_part, number_problem
 from .refunds import refund_ensure, return_order_totals_refresh
 from .rma import _actor, _line_tax, _locked_lines, order_items_lock, return_order_lock
 
@@ -45,7 +45,18 @@ class ReturnQuantities:
         return self.returned + self.to_cancel + self.rejected
 
 
+def _decimals(qty: ReturnQuantities) -> ReturnQuantities:
+    """The same quantities as Decimals (ints and strings are accepted as input)."""
+    return ReturnQuantities(
+        *(
+            v if isinstance(v, Decimal) else Decimal(str(v))
+            for v in (qty.returned, qty.to_cancel, qty.rejected)
+        )
+    )
+
+
 def _problems(lines: dict[int, ReturnOrderLine], quantities) -> list[BusinessRuleRefused]:
+    """T6 for every product line asked (``quantities`` gets its values as Decimals)."""
     problems = []
 
     def refuse(line_id, message):
@@ -66,18 +77,21 @@ def _problems(lines: dict[int, ReturnOrderLine], quantities) -> list[BusinessRul
         if line.status != LineStatus.OPEN:
             refuse(line_id, f"line {line} is {line.get_status_display()}: it is read-only")
             continue
-        if qty.returned is None or qty.returned <= 0:
-            refuse(line_id, f"line {line}: the quantity returned must be greater than 0")
+        problem = (
+            number_problem(qty.returned, what="the quantity returned")
+            or number_problem(qty.to_cancel, what="the quantity to cancel", allow_zero=True)
+            or number_problem(qty.rejected, what="the quantity rejected", allow_zero=True)
+        )
+        if problem:
+            refuse(line_id, f"line {line}: {problem}")
             continue
-        if qty.to_cancel < 0 or qty.rejected < 0:
-            refuse(line_id, f"line {line}: quantities to cancel and rejected cannot be negative")
-            continue
+        qty = quantities[line_id] = _decimals(qty)
         if qty.done > line.quantity_expected:
             refuse(
                 line_id,
-                f"line {line}: returned {qty.returned.normalize()} + to cancel "
-                f"{qty.to_cancel.normalize()} + rejected {qty.rejected.normalize()} is more "
-                f"than the {line.quantity_expected.normalize()} expected",
+                f"line {line}: returned {qty.returned.normalize():f} + to cancel "
+                f"{qty.to_cancel.normalize():f} + rejected {qty.rejected.normalize():f} is more "
+                f"than the {line.quantity_expected.normalize():f} expected",
             )
     if not quantities:
         problems.append(
@@ -277,13 +291,15 @@ def return_items_process(
 def _split_fee(fee, whole, remainder, number, product_line, kept) -> ReturnOrderLine:
     """T7: the fee's remainder on a split fee line of the split product line. A fixed
     amount is prorated with it (10.00 on 2 expected keeps 5.00 for the 1 left); a
-    percentage stays the same percentage."""
+    percentage stays the same percentage. Cumulative like the total: the split keeps the
+    amount less the processed units' share, so splitting 10.00 on 3 one unit at a time
+    keeps 6.67 then 3.33, as its fee total does (not a rounded share of a share)."""
     split = _split(fee, remainder, number, product_line=product_line)
     currency = str(fee.fee_total.currency)
     split.fee_total = Money(kept, currency)
     if not FeeAmountType(fee.fee_amount_type).is_percentage:
-        split.fee_amount = fee_part(
-            total=fee.fee_amount, part=remainder, whole=whole, currency=currency
+        split.fee_amount = fee.fee_amount - fee_part(
+            total=fee.fee_amount, part=whole - remainder, whole=whole, currency=currency
         )
     split.save(update_fields=["fee_total", "fee_total_currency", "fee_amount"])
     return split

@@ -13,7 +13,7 @@ from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
 from core.services import audit_record, sequence_next, transition_audited
-from orders.models import CreditMemo, CreditMemoStatus, Invoice, InvoiceStatus
+from orders.models import CreditMemo, CreditMemoStatus, Invoice, InvoiceStatus, Order
 
 from ..models import Refund, RefundStatus, ReturnOrder, ReturnProcessing
 
@@ -43,11 +43,25 @@ def return_order_totals_refresh(*, return_order: ReturnOrder) -> None:
     )
 
 
+def _lock_order_and_rma(*, processing_id: int) -> None:
+    """The returns' lock order (rma.py): the order, then the RMA, before the processing.
+    Without it, ensuring a refund (processing, then the RF number, then the RMA's totals)
+    deadlocked with *Return items* on the same RMA (RMA, then the RF number). Inside
+    ``return_items_process`` these locks are already held."""
+    order_id, rma_id = ReturnProcessing.objects.values_list("order_id", "return_order_id").get(
+        pk=processing_id
+    )
+    list(Order.objects.select_for_update().filter(pk=order_id))
+    if rma_id:
+        list(ReturnOrder.objects.select_for_update().filter(pk=rma_id))
+
+
 def refund_ensure(*, processing: ReturnProcessing, user, comment: str = "") -> Refund:
     """T9: refund = the credit memo's total − the fee invoices' total, for one processing.
     Refused, with nothing created, when there is no issued credit memo or the fees exceed
     it. Idempotent: a processing has at most one refund, asked twice it is returned."""
     with transaction.atomic():
+        _lock_order_and_rma(processing_id=processing.pk)
         processing = ReturnProcessing.objects.select_for_update().get(pk=processing.pk)
         existing = Refund.objects.filter(processing=processing).first()
         if existing is not None:
@@ -126,6 +140,27 @@ def _transition(refund: Refund, name: str, user, *, comment: str = "") -> Refund
 REFUND_TRANSITIONS = ("succeed", "fail", "retry")
 
 
+def _retry_check(refund: Refund) -> None:
+    """T9: a failed refund is paid again only while what it was computed from stands: a
+    failed refund no longer keeps its credit memo or fee invoices from being voided (B5,
+    B6), and a refund of a void credit memo would pay out money nobody owes."""
+    memo = CreditMemo.objects.select_for_update().get(pk=refund.credit_memo_id)
+    void = [] if memo.status == CreditMemoStatus.ISSUED else [f"credit memo {memo}"]
+    invoices = Invoice.objects.select_for_update(of=("self",)).filter(refunds=refund)
+    void += [
+        f"fee invoice {invoice}"
+        for invoice in invoices.order_by("pk")
+        if invoice.status != InvoiceStatus.POSTED
+    ]
+    if void:
+        raise BusinessRuleRefused(
+            rule="T9",
+            field="status",
+            message=f"{refund} cannot be retried: {', '.join(void)} is no longer issued or "
+            "posted (it was voided after the refund failed)",
+        )
+
+
 def refund_transition(
     *, refund: Refund, name: str, user, comment: str = "", gateway_reference: str = ""
 ) -> Refund:
@@ -148,6 +183,8 @@ def refund_transition(
                 field="status",
                 message="you do not have the permission to settle refunds",
             )
+        if name == "retry":
+            _retry_check(refund)
         if name == "fail":
             if not comment.strip():
                 raise BusinessRuleRefused(

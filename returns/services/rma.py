@@ -26,7 +26,7 @@ from ..models import (
     ReturnOrderLine,
     ReturnReason,
 )
-from .fees import FeeInput, fee_gross, fee_problems
+from .fees import FeeInput, fee_gross, fee_problems, number_problem
 
 ZERO = Decimal("0")
 RETURNABLE = (OrderStatus.ACTIVATED, OrderStatus.FULFILLED)
@@ -73,8 +73,9 @@ def order_lock_returnable(*, order: Order | int, rule: str = "T1") -> Order:
 def order_items_lock(*, order: Order) -> dict[int, OrderItem]:
     return {
         item.pk: item
-        for item in OrderItem.objects.select_for_update()
-        .select_related("product")
+        # of=self: lock the order products only, not the products joined for labels
+        for item in OrderItem.objects.select_for_update(of=("self",))
+        .select_related("product", "order")
         .filter(order=order)
         .order_by("pk")
     }
@@ -117,25 +118,21 @@ def return_lines_problems(
             continue
         label = f"{item.so_line_id} ({item.product.name})"
         qty_field = f"quantity_{item.pk}"
-        if line.quantity is None or line.quantity <= 0:
+        if problem := number_problem(line.quantity, what="the quantity expected"):
             problems.append(
-                BusinessRuleRefused(
-                    rule="T2",
-                    field=qty_field,
-                    message=f"{label}: the quantity expected must be greater than 0",
-                )
+                BusinessRuleRefused(rule="T2", field=qty_field, message=f"{label}: {problem}")
             )
         else:
-            asked[item.pk] += line.quantity
+            asked[item.pk] += Decimal(str(line.quantity))
             if asked[item.pk] > item.available_to_return:
                 problems.append(
                     BusinessRuleRefused(
                         rule="T2",
                         field=qty_field,
-                        message=f"{label}: {asked[item.pk].normalize()} expected but only "
-                        f"{item.available_to_return.normalize()} available to return "
-                        f"(fulfilled {item.fulfilled_quantity.normalize()} − return initiated "
-                        f"{item.return_initiated_quantity.normalize()})",
+                        message=f"{label}: {asked[item.pk].normalize():f} expected but only "
+                        f"{item.available_to_return.normalize():f} available to return "
+                        f"(fulfilled {item.fulfilled_quantity.normalize():f} − return initiated "
+                        f"{item.return_initiated_quantity.normalize():f})",
                     )
                 )
         if line.reason not in ReturnReason.values:
@@ -211,7 +208,7 @@ def return_order_create(
         rows: list[ReturnOrderLine] = []
         for line in lines:
             item = items[line.item_id]
-            qty = Decimal(line.quantity)
+            qty = Decimal(str(line.quantity))
             product_line = ReturnOrderLine(
                 return_order=rma,
                 line_number=len(rows) + 1,
@@ -326,7 +323,9 @@ def _cancel_lines(lines: list[ReturnOrderLine], items: dict[int, OrderItem], use
 
 def _locked_lines(rma: ReturnOrder) -> list[ReturnOrderLine]:
     return list(
-        ReturnOrderLine.objects.select_for_update()
+        # of=self: the order product is an outer join (fee lines have none), which
+        # PostgreSQL cannot lock; the order products are locked by order_items_lock
+        ReturnOrderLine.objects.select_for_update(of=("self",))
         .filter(return_order=rma)
         .select_related("order_item__order", "product")
         .order_by("pk")

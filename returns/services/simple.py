@@ -20,7 +20,7 @@ from orders.services.billing import billing_schedule_refresh
 
 from ..models import ProcessingKind, ReturnProcessing, ReturnReason
 from .documents import FeeCharge, Units, documents_create, documents_plan, processing_start
-from .fees import FeeInput, fee_gross, fee_problems
+from .fees import FeeInput, fee_gross, fee_problems, number_problem
 from .refunds import refund_ensure
 from .rma import order_items_lock, order_lock_returnable
 
@@ -62,29 +62,25 @@ def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]
             continue
         label = f"{item.so_line_id} ({item.product.name})"
         qty_field = f"quantity_{item.pk}"
-        if line.quantity is None or line.quantity <= 0:
+        if problem := number_problem(line.quantity, what="the quantity"):
             problems.append(
-                BusinessRuleRefused(
-                    rule=rule,
-                    field=qty_field,
-                    message=f"{label}: the quantity must be greater than 0",
-                )
+                BusinessRuleRefused(rule=rule, field=qty_field, message=f"{label}: {problem}")
             )
         else:
-            asked[item.pk] = asked.get(item.pk, ZERO) + line.quantity
+            asked[item.pk] = asked.get(item.pk, ZERO) + Decimal(str(line.quantity))
             if cancel:
                 limit = item.available_to_cancel
                 what = (
-                    f"only {limit.normalize()} not fulfilled yet (sold "
-                    f"{item.to_fulfil_quantity.normalize()}, fulfilled "
-                    f"{item.fulfilled_quantity.normalize()})"
+                    f"only {limit.normalize():f} not fulfilled yet (sold "
+                    f"{item.to_fulfil_quantity.normalize():f}, fulfilled "
+                    f"{item.fulfilled_quantity.normalize():f})"
                 )
             else:
                 limit = item.available_to_return
                 what = (
-                    f"only {limit.normalize()} available to return (fulfilled "
-                    f"{item.fulfilled_quantity.normalize()} − return initiated "
-                    f"{item.return_initiated_quantity.normalize()})"
+                    f"only {limit.normalize():f} available to return (fulfilled "
+                    f"{item.fulfilled_quantity.normalize():f} − return initiated "
+                    f"{item.return_initiated_quantity.normalize():f})"
                 )
             if asked[item.pk] > limit:
                 verb = "canceled" if cancel else "returned"
@@ -92,7 +88,7 @@ def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]
                     BusinessRuleRefused(
                         rule=rule,
                         field=qty_field,
-                        message=f"{label}: {asked[item.pk].normalize()} to be {verb} but {what}",
+                        message=f"{label}: {asked[item.pk].normalize():f} to be {verb} but {what}",
                     )
                 )
         if line.reason not in ReturnReason.values:
@@ -119,7 +115,7 @@ def _submit(*, order, lines, user, comment, ensure_refund, cancel: bool) -> Retu
         units, fees = [], []
         for line in lines:
             item = items[line.item_id]
-            qty = Decimal(line.quantity)
+            qty = Decimal(str(line.quantity))
             units.append(Units(item=item, quantity=qty))
             for fee in line.fees:
                 gross = fee_gross(

@@ -73,3 +73,82 @@ def rma_for(item, quantity, *, fees=(), reason="DAMAGED", user=None, approve=Tru
     if approve:
         rma = return_order_transition(return_order=rma, name="approve", user=user)
     return rma
+
+
+# --- helpers of the rule, refund, end-to-end and concurrency tests ---------------------
+
+
+def open_line(rma, **filters):
+    """The one open product line of ``rma`` (filters narrow it down)."""
+    from returns.models import LineStatus, LineType
+
+    return rma.lines.get(type=LineType.ORDER_PRODUCT, status=LineStatus.OPEN, **filters)
+
+
+def process(rma, line, returned, to_cancel=0, rejected=0, *, user=None, **kwargs):
+    """*Return items* of one product line: ``returned`` / ``to_cancel`` / ``rejected``."""
+    from returns.services import ReturnQuantities, return_items_process
+
+    quantities = ReturnQuantities(
+        returned=Decimal(str(returned)),
+        to_cancel=Decimal(str(to_cancel)),
+        rejected=Decimal(str(rejected)),
+    )
+    return return_items_process(
+        return_order=rma, quantities={line.pk: quantities}, user=user, **kwargs
+    )
+
+
+def audit_actions(document) -> list[str]:
+    """The audit events of ``document``, oldest first (T15)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core.models import AuditEvent
+
+    return list(
+        AuditEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(document, for_concrete_model=False),
+            object_id=str(document.pk),
+        )
+        .order_by("at", "id")
+        .values_list("action", flat=True)
+    )
+
+
+def refusals(excinfo) -> list:
+    """Every refusal a ``pytest.raises`` caught (one, or the several of a
+    BusinessRulesRefused)."""
+    return list(getattr(excinfo.value, "refusals", [excinfo.value]))
+
+
+def create_rma(item, *lines, submit=True, user=None):
+    """An RMA of ``item`` with ``(quantity, reason[, fees])`` lines (submitted by default,
+    not approved)."""
+    return return_order_create(
+        order=item.order,
+        lines=[
+            ReturnLineInput(
+                order_item=item,
+                quantity=Decimal(str(quantity)),
+                reason=reason,
+                fees=list(more[0]) if more else [],
+            )
+            for quantity, reason, *more in lines
+        ],
+        user=user,
+        submit=submit,
+    )
+
+
+@pytest.fixture
+def clerk(db):
+    """An ops clerk with the order views and both return permissions (no superuser)."""
+    from tests.returns.order_flow_helpers import PERMS, user_with
+
+    return user_with(PERMS)
+
+
+@pytest.fixture
+def clerk_client(client, clerk):
+    client.force_login(clerk)
+    return client
