@@ -26,6 +26,7 @@ from ..services import (
     order_transition,
 )
 from .common import OrderServicesAdminMixin, audit_events, refusals_of
+from .extensions import extension_context, extension_urls
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
 
@@ -208,6 +209,7 @@ class OrderAdmin(
                 name="orders_order_fulfil_items",
             ),
             *self.reduction_urls(),
+            *extension_urls(self),
             *super().get_urls(),
         ]
 
@@ -218,6 +220,7 @@ class OrderAdmin(
             if order is not None:
                 extra_context["audit_events"] = audit_events(order, Order)
                 extra_context.update(order_panels(request, order))
+                extra_context.update(extension_context(request, order))
             elif str(object_id).isdigit() and ReductionOrder.objects.filter(pk=object_id).exists():
                 url = reverse("admin:orders_reductionorder_change", args=[object_id])
                 return HttpResponseRedirect(url)
