@@ -152,3 +152,9 @@ def clerk(db):
 def clerk_client(client, clerk):
     client.force_login(clerk)
     return client
+
+
+@pytest.fixture
+def tv1_rma(tv1_item, fee_product):
+    """TV1: 3 of 4 expected, reason DAMAGED, a PERCENTAGE 10 fee (8.10); approved."""
+    return rma_for(tv1_item, 3, fees=[fee(fee_product, 10, "PERCENTAGE")])

@@ -1,0 +1,224 @@
+"""What the RMA, refund and processing admins share: FSM buttons that go through a
+service (an unknown transition is a message, never a 500), typed-value list filters
+(no choice list of a million orders), links and badges."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from core.exceptions import BusinessRuleRefused
+from orders.admin.common import admin_link, badge, message_refusal
+
+from ..models import ReturnReason
+from ..selectors import return_orders_with_reason
+
+STYLESHEET = "returns/admin.css"
+
+
+def returns_link(obj, label=None, *, model: str | None = None) -> str:
+    """A link to a returns admin page (— for none)."""
+    return admin_link(obj, label, model=model, app="returns")
+
+
+def maybe_url(name: str, *args) -> str:
+    try:
+        return reverse(f"admin:{name}", args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def safe_next(request, fallback: str) -> str:
+    """The ``next`` the page posted when it is one of ours, else ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def money_cell(value) -> str:
+    """A money amount for a list column (right-aligned by the stylesheet)."""
+    return format_html('<span class="contra-num">{}</span>', value) if value is not None else "—"
+
+
+def status_badge_of(obj, field: str = "status") -> str:
+    code = getattr(obj, field)
+    return badge(code, getattr(obj, f"get_{field}_display")())
+
+
+class ServiceTransitionsMixin:
+    """FSM buttons and transition forms that call ``self.transition_service`` with
+    ``transition_kwargs(obj)``; a refusal is an error message naming its rule. Only the
+    names in ``transition_names`` are accepted: anything else posted is a message."""
+
+    fsm_fields = ["status"]
+    transition_names: tuple[str, ...] = ()
+
+    @staticmethod
+    def get_fsm_block_label(fsm_field_name):
+        return "Change status"
+
+    def transition_service(self, *, obj, name: str, user, comment: str):
+        raise NotImplementedError
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        """No buttons for readers: a transition posts the change form."""
+        if obj is None or not self.has_change_permission(request, obj):
+            return iter(())
+        return super()._get_fsm_extra_context(request=request, obj=obj)
+
+    def _unknown_transition(self, request, obj, name) -> HttpResponseRedirect:
+        self.message_user(request, f"{obj}: there is no action {name!r}.", messages.ERROR)
+        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        return HttpResponseRedirect(url)
+
+    def response_change(self, request, obj):
+        name = request.POST.get(self.fsm_post_param)
+        if name and name not in self.transition_names:
+            return self._unknown_transition(request, obj, name)
+        return super().response_change(request, obj)
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        """The form a transition asks first (a reason): for those who may change the
+        document, as its buttons are."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if transition_name not in self.transition_names:
+            return self._unknown_transition(request, obj, transition_name)
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        comment = (kwargs or {}).get("comment", "")
+        try:
+            self.transition_service(
+                obj=obj, name=transition_name, user=request.user, comment=comment
+            )
+        except BusinessRuleRefused as refusal:
+            message_refusal(self, request, refusal)
+            return False
+        obj.refresh_from_db()
+        self.message_user(
+            request,
+            f"{obj}: {transition_name} done ({obj.get_status_display()}).",
+            level=messages.SUCCESS,
+        )
+        return True
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # documents are canceled or voided, never deleted
+
+
+class InputFilter(admin.SimpleListFilter):
+    """A list filter that takes a typed value (a text box), for foreign keys with too
+    many rows to list as choices."""
+
+    template = "admin/returns/input_filter.html"
+    placeholder = ""
+
+    def lookups(self, request, model_admin):
+        return [("", "")]  # shown always; the template draws the box
+
+    def get_facet_counts(self, pk_attname, filtered_qs):
+        return {}
+
+    def text(self) -> str:
+        return (self.value() or "").strip()[:100]
+
+    def choices(self, changelist):
+        """One choice: the other filters' parameters, kept as hidden inputs."""
+        others = [
+            (key, value) for key, value in changelist.params.items() if key != self.parameter_name
+        ]
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": "All",
+            "query_parts": others,
+            "value": self.value() or "",
+            "placeholder": self.placeholder,
+        }
+
+
+def order_number_q(text: str, prefix: str = "order__") -> Q:
+    """An order by its number (ORD-000123, any case), or by its last digits (123)."""
+    if text.isdigit():
+        return Q(**{f"{prefix}number__endswith": f"-{int(text):06d}"}) | Q(
+            **{f"{prefix}number": text}
+        )
+    return Q(**{f"{prefix}number": text.upper()}) | Q(**{f"{prefix}reference": text})
+
+
+class OrderNumberFilter(InputFilter):
+    title = "order"
+    parameter_name = "order_number"
+    placeholder = "ORD-000123 or 123"
+
+    def queryset(self, request, queryset):
+        text = self.text()
+        return queryset.filter(order_number_q(text)) if text else queryset
+
+
+ACCOUNT_NUMBER = re.compile(r"^[A-Za-z]+-\d+$")
+
+
+class AccountFilter(InputFilter):
+    title = "account"
+    parameter_name = "account_q"
+    placeholder = "ACC-1004 or a name"
+
+    def queryset(self, request, queryset):
+        text = self.text()
+        if not text:
+            return queryset
+        if ACCOUNT_NUMBER.match(text):
+            return queryset.filter(account__number__iexact=text)
+        return queryset.filter(Q(account__name__icontains=text) | Q(account__number__iexact=text))
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """The RMA's reason or the reason of any of its lines."""
+
+    title = "reason for return (RMA or line)"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return ReturnReason.choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in ReturnReason.values:
+            return queryset
+        return return_orders_with_reason(queryset, value)
+
+
+def processing_summary(processing, *, no_refund_hint: str = "no refund ensured yet") -> str:
+    """What a return or cancel made, for the message after it: credit memo (or why there
+    is none), fee invoice and refund with their amounts (T8, T9, T13)."""
+    from ..models import Refund
+
+    what = processing.return_order or processing.order
+    parts = [f"{processing}: {processing.get_kind_display().lower()} on {what}"]
+    if processing.credit_memo_id:
+        parts.append(f"credit memo {processing.credit_memo.number} ({processing.credited})")
+    else:
+        parts.append("nothing of it was billed, so no credit memo")
+    if processing.fee_invoice_id:
+        parts.append(f"fee invoice {processing.fee_invoice.number} ({processing.fees})")
+    refund = Refund.objects.filter(processing=processing).first()
+    if refund is not None:
+        parts.append(f"refund {refund.number} {refund.amount} ({refund.get_status_display()})")
+    elif processing.credit_memo_id:
+        parts.append(no_refund_hint)
+    return "; ".join(parts) + "."
