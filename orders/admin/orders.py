@@ -134,6 +134,7 @@ class OrderAdmin(
                 _reduced=total_of(F("quantity") - F("available_quantity")),
                 _sold=total_of(F("quantity")),
                 _fulfilled=total_of(F("fulfilled_quantity")),
+                _canceled=total_of(F("canceled_quantity")),
             )
         )
 
@@ -147,10 +148,11 @@ class OrderAdmin(
 
     @admin.display(description="fulfilled")
     def fulfilment(self, obj):
-        """O6: fulfilled units of what is still sold (quantity − reductions)."""
+        """O6, T13: fulfilled units of what is still sold (quantity − reductions − units
+        canceled before fulfilment)."""
         sold, reduced = obj._sold or Decimal(0), obj._reduced or Decimal(0)
-        fulfilled = obj._fulfilled or Decimal(0)
-        due = sold - reduced if obj.kind == OrderKind.STANDARD else 0
+        fulfilled, canceled = obj._fulfilled or Decimal(0), obj._canceled or Decimal(0)
+        due = sold - reduced - canceled if obj.kind == OrderKind.STANDARD else 0
         if not due or obj.status == OrderStatus.DRAFT:
             return "—"
         share = min(int(fulfilled * 100 / due), 100)

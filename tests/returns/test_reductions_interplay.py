@@ -64,3 +64,24 @@ def test_t2_reduced_units_of_a_fulfilled_order_are_not_returnable(admin_user):
     with pytest.raises(BusinessRuleRefused) as refused:
         rma_for(item, 3)
     assert refused.value.rule == "T2"
+
+
+def test_o6_t13_order_list_counts_canceled_units_as_not_due(admin_client):
+    """O6 with T13: 3 of 4 fulfilled, the last one canceled: the order is Fulfilled and
+    the order list shows 100 % fulfilled."""
+    from django.urls import reverse
+
+    from orders.services import order_items_fulfil
+
+    order = tv_order(fulfil=False)
+    item = order.items.get()
+    order_items_fulfil(order=order, quantities={item.pk: Decimal(3)}, user=None)
+    simple_cancel_submit(
+        order=order,
+        lines=[SimpleLineInput(order_item=item, quantity=Decimal(1), reason="OTHER")],
+        user=None,
+    )
+    order.refresh_from_db()
+    assert order.status == "FULFILLED"
+    response = admin_client.get(reverse("admin:orders_order_changelist"))
+    assert 'title="3 of 3 units"' in response.content.decode()
