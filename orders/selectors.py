@@ -55,7 +55,7 @@ def order_net_quantities(*, order: Order) -> list[NetRow]:
                 reduced=reduced,
                 pending=pending,
                 net=item.quantity - reduced,
-                available=item.available_quantity,
+                available=item.reducible_quantity,  # R7 with T2, T13
             )
         )
     return rows
