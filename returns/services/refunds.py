@@ -8,12 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django_fsm import can_proceed, has_transition_perm
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
 from core.services import audit_record, sequence_next, transition_audited
 from orders.models import CreditMemo, CreditMemoStatus, Invoice, InvoiceStatus, Order
+from orders.services.credit_memos import check_transition
 
 from ..models import Refund, RefundStatus, ReturnOrder, ReturnProcessing
 
@@ -170,19 +170,7 @@ def refund_transition(
         raise BusinessRuleRefused(rule="T9", field="status", message=f"no transition {name!r}")
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        method = getattr(refund, name)
-        if not can_proceed(method):
-            raise BusinessRuleRefused(
-                rule="T9",
-                field="status",
-                message=f"{refund} is {refund.get_status_display()}: {name} is not allowed",
-            )
-        if user is not None and not has_transition_perm(method, user):
-            raise BusinessRuleRefused(
-                rule="T9",
-                field="status",
-                message="you do not have the permission to settle refunds",
-            )
+        check_transition(refund, name, user, rule="T9", noun="refunds")
         if name == "retry":
             _retry_check(refund)
         if name == "fail":

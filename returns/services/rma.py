@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.services import audit_record, money_round, sequence_next, transition_audited
 from orders.models import Order, OrderItem, OrderKind, OrderStatus
+from orders.services.credit_memos import check_transition
 
 from ..models import (
     LineStatus,
@@ -286,17 +286,7 @@ def return_order_lock(*, return_order: ReturnOrder | int) -> tuple[Order, Return
 
 
 def _check(rma: ReturnOrder, name: str, user) -> None:
-    method = getattr(rma, name)
-    if not can_proceed(method):
-        raise BusinessRuleRefused(
-            rule="T11",
-            field="status",
-            message=f"{name} is not allowed: {rma} is {rma.get_status_display()}",
-        )
-    if user is not None and not has_transition_perm(method, user):
-        raise BusinessRuleRefused(
-            rule="T11", field="status", message=f"you do not have the permission to {name} RMAs"
-        )
+    check_transition(rma, name, user, rule="T11", noun="RMAs")
 
 
 def _cancel_lines(lines: list[ReturnOrderLine], items: dict[int, OrderItem], user) -> list[str]:

@@ -73,7 +73,7 @@ def test_refund_list_actions_mark_refunded_and_failed_with_a_reason(admin_client
     response = admin_client.post(url, data, follow=True)
     html = response.content.decode()
     assert "Mark failed: 2 refund(s) done." in html
-    assert f"{refunds[0]}: T9: {refunds[0]} is Refunded: fail is not allowed" in html
+    assert f"{refunds[0]}: T9: fail is not allowed: {refunds[0]} is Refunded" in html
     statuses = dict(Refund.objects.values_list("pk", "status"))
     assert statuses == {
         refunds[0].pk: RefundStatus.SUCCEEDED,
