@@ -33,7 +33,7 @@ def net_billed_load(line_ids: list[int]) -> dict[int, Decimal]:
         return {}
     rows = (
         InboundLine.objects.filter(
-            line_id__in=line_ids, tran_type__in=BILLING_TYPES, status=LineStatus.COLLECTED
+            line_id__any=line_ids, tran_type__in=BILLING_TYPES, status=LineStatus.COLLECTED
         )
         .values_list("line_id")
         .annotate(total=Sum("ext_sll_prc"))
@@ -59,7 +59,7 @@ class ContraBook:
             self.billed = net_billed_load(rord_lines)
         if cm_ro_lines:
             rows = (
-                ContraEntry.objects.filter(line_id__in=cm_ro_lines, kind=ContraEntry.Kind.CONTRA)
+                ContraEntry.objects.filter(line_id__any=cm_ro_lines, kind=ContraEntry.Kind.CONTRA)
                 .select_related("inbound_line")
                 .only(
                     "id",

@@ -157,7 +157,7 @@ class BatchProcessor(LineChecks, ReductionHandlers):
             return {}
         keys = {line.line_key for line in self.lines if line.tran_type in kinds}
         rows = InboundLine.objects.filter(
-            tran_type__in=kinds, line_key__in=keys, status=LineStatus.COLLECTED
+            tran_type__in=kinds, line_key__any=keys, status=LineStatus.COLLECTED
         ).values_list("tran_type", "line_key", "content_hash")
         return {(t, k): h for t, k, h in rows}
 

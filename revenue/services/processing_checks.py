@@ -103,7 +103,7 @@ def pending_before(lines) -> dict[str, set[str]]:
     if not earlier or not refs:
         return {}
     rows = (
-        InboundLine.objects.filter(ref_line_id__in=refs, tran_type__in=earlier)
+        InboundLine.objects.filter(ref_line_id__any=refs, tran_type__in=earlier)
         .filter(Q(status=LineStatus.NEW) | Q(status=LineStatus.ERROR, waiting=True))
         .values_list("ref_line_id", "tran_type")
         .distinct()

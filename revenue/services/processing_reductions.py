@@ -76,7 +76,7 @@ class ReductionHandlers:
         for so in self.so_lines.values():
             if so.contract_id in self.touched:
                 members.setdefault(so.contract_id, []).append(so)
-        others = SoLine.objects.filter(contract_id__in=self.touched).exclude(pk__in=known)
+        others = SoLine.objects.filter(contract_id__any=self.touched).exclude(pk__any=known)
         for so in others:
             members.setdefault(so.contract_id, []).append(so)
             self.so_lines[so.so_line_id] = so

@@ -61,7 +61,7 @@ class ValidationContext:
             keys = {line.line_key for line in lines if line.line_key}
             batches = {line.batch_id for line in lines}
             groups = (
-                InboundLine.objects.filter(batch_id__in=batches, line_key__in=keys)
+                InboundLine.objects.filter(batch_id__any=batches, line_key__any=keys)
                 .values_list("batch_id", "tran_type", "line_key")
                 .annotate(n=Count("content_hash", distinct=True))
                 .filter(n__gt=1)
@@ -73,7 +73,7 @@ class ValidationContext:
             pks = [so.pk for ref in cm_ro_refs if (so := so_lines.get(ref)) is not None]
             ctx.has_rord = set(
                 InboundLine.objects.filter(
-                    line_id__in=pks, tran_type=TranType.RORD, status=LineStatus.COLLECTED
+                    line_id__any=pks, tran_type=TranType.RORD, status=LineStatus.COLLECTED
                 )
                 .values_list("line_id", flat=True)
                 .distinct()
