@@ -29,12 +29,27 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-currency_exponent(currency))
 
 
+def _amount(line: SoLine, name: str) -> Decimal | None:
+    """A money field's amount read from the instance, without the Money object django-money's
+    descriptor builds on every read (allocation reads three per line of every contract)."""
+    value = line.__dict__[name]
+    return value.amount if isinstance(value, Money) else value
+
+
+def _set_amount(line: SoLine, name: str, amount: Decimal | None, currency: str) -> None:
+    """What django-money's descriptor stores for a Money value: the amount and its currency
+    column (saved by ``instances_update`` with the ``_currency`` column, see processing)."""
+    line.__dict__[name] = amount
+    if amount is not None:  # as the descriptor: None leaves the currency column alone
+        line.__dict__[f"{name}_currency"] = currency
+
+
 def ext_ssp_of(line: SoLine) -> Decimal | None:
     """A2 on the line's net values; None when it has no SSP or is returned."""
     if line.return_flag == "Y":
         return None
     if line.ssp_pct is not None:
-        net_list = line.ext_lst_prc.amount + line.reduced_lst_prc
+        net_list = _amount(line, "ext_lst_prc") + line.reduced_lst_prc
         value = net_list * Decimal(line.ssp_pct) / 100
     elif line.ssp_price is not None:
         months = _term(line.start_date, line.end_date)
@@ -82,11 +97,9 @@ def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
     changed = []
     for line in lines:
         values = results[id(line)]
-        old = tuple(getattr(line, name) for name in ALLOCATION_FIELDS)
-        if tuple(None if v is None else v.amount for v in old) != values:
+        if tuple(_amount(line, name) for name in ALLOCATION_FIELDS) != values:
             currency = line.currency
-            line.ext_ssp, line.allocated, line.carve = (
-                None if v is None else Money(v, currency) for v in values
-            )
+            for name, value in zip(ALLOCATION_FIELDS, values, strict=True):
+                _set_amount(line, name, value, currency)
             changed.append(line)
     return changed
