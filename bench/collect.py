@@ -22,7 +22,6 @@ Prints figures; asserts nothing (a failed check is printed as FAILED and exits 1
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
@@ -37,6 +36,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.collect_data import MIXES, generate  # noqa: E402
+from bench.collect_report import (  # noqa: E402
+    FLOOR_INBOUND,
+    FLOOR_JOURNAL,
+    FLOOR_SCHEDULE,
+    checks_run,
+    floor_measure,
+    scalar,
+)
+from bench.collect_workers import DEFAULT_BROKER, workers_collect  # noqa: E402
 
 # TRUNCATE … CASCADE: every table that points at one of these is emptied too
 REVENUE_TABLES = (
@@ -50,9 +58,6 @@ REVENUE_TABLES = (
     "revenue_collectionrun",
     "revenue_period",
 )
-FLOOR_INBOUND = "bench_floor_inboundline"
-FLOOR_SCHEDULE = "bench_floor_schedulerow"
-FLOOR_JOURNAL = "bench_floor_journalentry"
 STAGED_COPY = "bench_staged"
 
 
@@ -122,23 +127,18 @@ def staged_summary(cursor) -> dict:
     }
 
 
-def scalar(cursor, sql: str, params=None):
-    cursor.execute(sql, params or [])
-    return cursor.fetchone()[0]
-
-
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f}" if seconds else "-"
 
 
-def main() -> None:
+def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, required=True, help="inbound lines to generate")
     parser.add_argument(
         "--batch-size",
         type=int,
         default=None,
-        help="revenue_collect --batch-size (default: the COLLECTION_BATCH_SIZE profile setting)",
+        help="lines per batch (default: the COLLECTION_BATCH_SIZE profile setting)",
     )
     parser.add_argument(
         "--keep",
@@ -151,15 +151,23 @@ def main() -> None:
     parser.add_argument(
         "--mix",
         choices=sorted(MIXES),
-        default="reductions",
-        help="reductions (default): 70 %% SO, 15 %% INV, 10 %% RORD, 5 %% CM-RO, SSP on every "
-        "line; basic: 80 %% SO, 20 %% INV (revenue part 1)",
+        default="full",
+        help="full (default): 60 %% SO, 20 %% INV, 10 %% RORD, 5 %% CM-RO, 5 %% CM-R; "
+        "reductions: 70 %% SO, 15 %% INV, 10 %% RORD, 5 %% CM-RO; basic: 80 %% SO, 20 %% INV",
     )
     parser.add_argument(
         "--contra",
         choices=["Y", "N"],
         default="Y",
         help="CREATE_RORD_CONTRA_ENTRY for the run (default Y: contra entries booked)",
+    )
+    parser.add_argument(
+        "--workers",
+        default="",
+        metavar="N[,M…]",
+        help="collect with N Celery worker processes on Redis (CELERY_BROKER_URL, default "
+        f"{DEFAULT_BROKER}) instead of one revenue_collect process; a list (1,2) collects "
+        "the same staged lines once per count, from scratch, and compares the throughput",
     )
     parser.add_argument(
         "--reuse-staged",
@@ -171,17 +179,111 @@ def main() -> None:
         "--profile", metavar="PATH", help="run the child under cProfile, writing PATH"
     )
     args = parser.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured
     if args.lines < 10:
         sys.exit("--lines must be at least 10")
+    try:
+        args.workers = [int(n) for n in args.workers.split(",") if n.strip()]
+    except ValueError:
+        sys.exit(f"--workers: a count or a list of counts, e.g. 2 or 1,2 (got {args.workers!r})")
+    if any(n < 1 for n in args.workers):
+        sys.exit("--workers: counts start at 1")
+    return args
 
+
+def _reset(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_INBOUND}, {FLOOR_SCHEDULE}, {FLOOR_JOURNAL}")
+        cursor.execute(f"TRUNCATE {', '.join(REVENUE_TABLES)} RESTART IDENTITY CASCADE")
+        cursor.execute("DELETE FROM core_auditevent")
+
+
+def _restore_staged(connection) -> dict:
+    """The staged rows of the last staging, as they were staged (bench_staged)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO revenue_inboundbatch SELECT * FROM {STAGED_COPY}_batch")
+        cursor.execute(f"INSERT INTO revenue_inboundline SELECT * FROM {STAGED_COPY}")
+        for table in ("revenue_inboundline", "revenue_inboundbatch"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+            )
+        return staged_summary(cursor)
+
+
+def _stage(connection, args) -> tuple[dict, int]:
+    """Generate the file and stage it with the code of ``manage.py revenue_import``."""
+    from revenue.models import InboundBatch
+    from revenue.services.inbound import inbound_file_stage
+
+    handle, name = tempfile.mkstemp(prefix=f"contra-bench-{args.lines}-", suffix=".csv")
+    os.close(handle)
+    path = Path(name)
+    started = time.perf_counter()
+    made = generate(path, args.lines, args.seed, args.mix)
+    kinds = ", ".join(f"{n:,} {kind}" for kind, n in made["counts"].items() if n)
+    print(
+        f"generated {args.lines:,} lines, mix {args.mix} ({kinds}; {made['contracts']:,} "
+        f"contracts) in {time.perf_counter() - started:.1f} s → {path} "
+        f"({path.stat().st_size / 1e6:,.0f} MB)"
+    )
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        batch = inbound_file_stage(
+            stream=stream, filename=path.name, source=InboundBatch.SourceKind.COMMAND
+        )
+    staging = time.perf_counter() - started
+    print(
+        f"staging:    {batch.line_count:,} lines in {staging:.1f} s = "
+        f"{rate(batch.line_count, staging)} lines/s ({batch.error_count} with parse errors)"
+    )
+    if not args.keep:
+        path.unlink()
+    with connection.cursor() as cursor:  # for --reuse-staged and --workers 1,2
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGED_COPY}, {STAGED_COPY}_batch")
+        cursor.execute(f"CREATE TABLE {STAGED_COPY} AS SELECT * FROM revenue_inboundline")
+        cursor.execute(f"CREATE TABLE {STAGED_COPY}_batch AS SELECT * FROM revenue_inboundbatch")
+    return made, batch.line_count
+
+
+def _ready(connection, made: dict, contra: str) -> int:
+    """Open the period of the earliest start, set the profile, ANALYZE what staging wrote."""
+    from revenue.services.periods import period_open
+    from revenue.services.settings import profile_set
+    from revenue.services.splits import period_of
+
+    opened = period_open(period=period_of(made["earliest"]), actor=None)
+    profile_set(name="CREATE_RORD_CONTRA_ENTRY", value=contra, actor=None)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE revenue_inboundline")  # what autovacuum does after a bulk load
+        cursor.execute("CHECKPOINT")  # the staging's dirty pages are not the collection's cost
+    connection.close()  # the collecting processes get the server to themselves
+    return opened.id
+
+
+def _collect_child(launcher, args) -> tuple[float, float, str]:
+    """One ``revenue_collect`` process: (seconds, its peak RSS in MB, what it printed)."""
+    command = [sys.executable, str(ROOT / "manage.py"), "revenue_collect"]
+    if args.profile:
+        command[1:1] = ["-m", "cProfile", "-o", args.profile]
+    if args.batch_size:
+        command += ["--batch-size", str(args.batch_size)]
+    request = {"command": command, "env": dict(os.environ), "cwd": str(ROOT)}
+    reply, _ = launcher.communicate(json.dumps(request) + "\n")
+    child = json.loads(reply)
+    # the launcher and revenue_collect, both waited for: the larger is revenue_collect's
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+    if child["returncode"]:
+        print(child["stdout"] + child["stderr"])
+        sys.exit(f"revenue_collect failed with exit code {child['returncode']}")
+    return child["seconds"], peak_mb, (child["stdout"].strip().splitlines() or [""])[-1]
+
+
+def main() -> None:
+    args = _arguments()
+    sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured
     url = bench_database_url(os.environ.get("DATABASE_URL", ""), args.database)
     os.environ["DATABASE_URL"] = url
     launcher = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     ensure_database(url)
 
@@ -191,110 +293,68 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from revenue.models import CollectionRun, InboundBatch
-    from revenue.services.inbound import inbound_file_stage
-    from revenue.services.periods import period_open
-    from revenue.services.settings import profile_get, profile_set
-    from revenue.services.splits import period_of
+    from revenue.models import CollectionRun
+    from revenue.services.settings import profile_get
 
     call_command("migrate", verbosity=0)
+    _reset(connection)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_INBOUND}, {FLOOR_SCHEDULE}, {FLOOR_JOURNAL}")
-        cursor.execute(f"TRUNCATE {', '.join(REVENUE_TABLES)} RESTART IDENTITY CASCADE")
-        cursor.execute("DELETE FROM core_auditevent")
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
+        version = scalar(cursor, "SHOW server_version")
     print(
         f"database: PostgreSQL {version} ({connection.settings_dict['NAME']}), "
         f"{os.cpu_count()} CPUs; revenue tables truncated"
     )
-
     if args.reuse_staged and table_exists(connection, STAGED_COPY):
-        # iteration aid: the staged rows of the previous run, restored as they were staged
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO revenue_inboundbatch SELECT * FROM {STAGED_COPY}_batch")
-            cursor.execute(f"INSERT INTO revenue_inboundline SELECT * FROM {STAGED_COPY}")
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence('revenue_inboundline', 'id'), max(id)) "
-                "FROM revenue_inboundline"
-            )
-            cursor.execute(
-                "SELECT setval(pg_get_serial_sequence('revenue_inboundbatch', 'id'), max(id)) "
-                "FROM revenue_inboundbatch"
-            )
-            made = staged_summary(cursor)
+        made = _restore_staged(connection)
         total = sum(made["counts"].values())
         print(
             f"staging:    not measured: {total:,} staged rows restored from {STAGED_COPY} "
             f"(--reuse-staged) in {time.perf_counter() - started:.1f} s"
         )
     else:
-        handle, name = tempfile.mkstemp(
-            prefix=f"contra-bench-{args.lines}-", suffix=".csv", dir="/tmp"
-        )
-        os.close(handle)
-        path = Path(name)
-        started = time.perf_counter()
-        made = generate(path, args.lines, args.seed, args.mix)
-        kinds = ", ".join(f"{n:,} {kind}" for kind, n in made["counts"].items() if n)
-        print(
-            f"generated {args.lines:,} lines, mix {args.mix} ({kinds}; {made['contracts']:,} "
-            f"contracts) in {time.perf_counter() - started:.1f} s → {path} "
-            f"({path.stat().st_size / 1e6:,.0f} MB)"
-        )
+        made, total = _stage(connection, args)
 
-        # --- stage (the code of manage.py revenue_import) ---
-        started = time.perf_counter()
-        with path.open("rb") as stream:
-            batch = inbound_file_stage(
-                stream=stream, filename=path.name, source=InboundBatch.SourceKind.COMMAND
+    size = args.batch_size or profile_get("COLLECTION_BATCH_SIZE")
+    throughput: dict[int, float] = {}
+    for attempt, count in enumerate(args.workers or [0]):
+        if attempt:
+            _reset(connection)
+            _restore_staged(connection)
+        period = _ready(connection, made, args.contra)
+        if count:
+            broker = os.environ.get("CELERY_BROKER_URL") or DEFAULT_BROKER
+            collection, peaks, runs = workers_collect(
+                count, database_url=url, broker=broker, batch_size=args.batch_size
             )
-        staging = time.perf_counter() - started
-        total = batch.line_count
-        print(
-            f"staging:    {total:,} lines in {staging:.1f} s = {rate(total, staging)} lines/s "
-            f"({batch.error_count} with parse errors)"
-        )
-        if not args.keep:
-            path.unlink()
-        with connection.cursor() as cursor:  # for --reuse-staged next time
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGED_COPY}, {STAGED_COPY}_batch")
-            cursor.execute(f"CREATE TABLE {STAGED_COPY} AS SELECT * FROM revenue_inboundline")
-            cursor.execute(
-                f"CREATE TABLE {STAGED_COPY}_batch AS SELECT * FROM revenue_inboundbatch"
+            launcher.stdin.close()
+            peak_mb, how = (
+                max(peaks),
+                (
+                    f"{count} Celery worker{'s' if count > 1 else ''} on {broker}, peak RSS per "
+                    f"worker {', '.join(f'{mb:,.0f}' for mb in peaks)} MB"
+                ),
             )
-
-    opened = period_open(period=period_of(made["earliest"]), actor=None)
-    profile_set(name="CREATE_RORD_CONTRA_ENTRY", value=args.contra, actor=None)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE revenue_inboundline")  # what autovacuum does after a bulk load
-        cursor.execute("CHECKPOINT")  # the staging's dirty pages are not the collection's cost
-    connection.close()  # the child gets the server to itself
-
-    # --- collect, in a child process ---
-    command = [sys.executable, str(ROOT / "manage.py"), "revenue_collect"]
-    if args.profile:
-        command[1:1] = ["-m", "cProfile", "-o", args.profile]
-    if args.batch_size:
-        command += ["--batch-size", str(args.batch_size)]
-    request = {"command": command, "env": dict(os.environ), "cwd": str(ROOT)}
-    reply, _ = launcher.communicate(json.dumps(request) + "\n")
-    child = json.loads(reply)
-    collection = child["seconds"]  # the child's wall time, measured by the launcher
-    # the launcher and revenue_collect, both waited for: the larger is revenue_collect's
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-    summary = (child["stdout"].strip().splitlines() or [""])[-1]
-    if child["returncode"]:
-        print(child["stdout"] + child["stderr"])
-        sys.exit(f"revenue_collect failed with exit code {child['returncode']}")
-    run = CollectionRun.objects.order_by("-id").first()
-    print(
-        f"collection: {total:,} lines in {collection:.1f} s = "
-        f"{rate(total, collection)} lines/s, peak RSS of the collecting process "
-        f"{peak_mb:,.0f} MB (open period {opened.id}, {run.batches} batches of "
-        f"{args.batch_size or profile_get('COLLECTION_BATCH_SIZE')}; child printed: {summary!r})"
-    )
+            throughput[count] = total / collection
+        else:
+            collection, peak_mb, printed = _collect_child(launcher, args)
+            runs = [CollectionRun.objects.order_by("-id").first()]
+            how = f"one revenue_collect process, peak RSS {peak_mb:,.0f} MB; it printed {printed!r}"
+        batches = sum(run.batches for run in runs)
+        print(
+            f"collection: {total:,} lines in {collection:.1f} s = {rate(total, collection)} "
+            f"lines/s ({how}; open period {period}, {batches} batches of {size})"
+        )
+    if len(throughput) > 1:
+        base = min(throughput)
+        print(
+            "scaling:    "
+            + ", ".join(
+                f"{n} worker{'s' if n > 1 else ''} {value:,.0f} lines/s = "
+                f"{value / throughput[base]:.2f}× {base}"
+                for n, value in sorted(throughput.items())
+            )
+        )
 
     with connection.cursor() as cursor:
         schedule_rows = scalar(cursor, "SELECT count(*) FROM revenue_schedulerow")
@@ -314,225 +374,24 @@ def main() -> None:
     )
 
     # --- the floor, same run, same database ---
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {FLOOR_INBOUND} (LIKE revenue_inboundline INCLUDING ALL)")
-        cursor.execute(f"CREATE TABLE {FLOOR_SCHEDULE} (LIKE revenue_schedulerow INCLUDING ALL)")
-        cursor.execute(f"CREATE TABLE {FLOOR_JOURNAL} (LIKE revenue_journalentry INCLUDING ALL)")
-        indexes = scalar(
-            cursor, "SELECT count(*) FROM pg_indexes WHERE tablename = %s", [FLOOR_INBOUND]
-        )
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        started = time.perf_counter()
-        with cursor.copy("COPY (SELECT * FROM revenue_inboundline) TO STDOUT") as copy:
-            for block in copy:
-                buffer.write(block)
-        copy_out = time.perf_counter() - started
-        size = buffer.tell()
-        buffer.seek(0)
-        started = time.perf_counter()
-        with cursor.copy(f"COPY {FLOOR_INBOUND} FROM STDIN") as copy:
-            while block := buffer.read(1 << 20):
-                copy.write(block)
-        copy_in = time.perf_counter() - started
-        del buffer
-        started = time.perf_counter()
-        cursor.execute(
-            f"""
-            INSERT INTO {FLOOR_SCHEDULE}
-                (line_id, period, source, amount, amount_currency, kind, held, inbound_line_id)
-            SELECT 1 + mod(i, %s), 202501 + mod(i, 12), 'SO', 100.00 + mod(i, 1000), 'USD',
-                   'RELEASE', false, 1 + mod(i, %s)
-            FROM generate_series(0, %s - 1) AS i
-            """,
-            [max(so_lines, 1), max(staged, 1), schedule_rows],
-        )
-        insert = time.perf_counter() - started
-        # (c), for reference only (not in the floor): the journal entries, the same way
-        started = time.perf_counter()
-        cursor.execute(
-            f"""
-            INSERT INTO {FLOOR_JOURNAL} (period, line_id, source_type, entry_type, dr_account,
-                cr_account, amount, amount_currency, posted, inbound_line_id)
-            SELECT 202501 + mod(i, 12), 1 + mod(i, %s), 'SO', 'RELEASE', 'CONTRACT_LIABILITY',
-                   'REVENUE', 100.00 + mod(i, 1000), 'USD', false, 1 + mod(i, %s)
-            FROM generate_series(0, %s - 1) AS i
-            """,
-            [max(so_lines, 1), max(staged, 1), journal_rows],
-        )
-        journal_insert = time.perf_counter() - started
-    floor = copy_out + copy_in + insert
-    print(
-        f"floor (a):  COPY of the {staged:,} staged rows ({size / 1e6:,.0f} MB as COPY text): "
-        f"COPY (SELECT * FROM revenue_inboundline) TO STDOUT {copy_out:.1f} s + COPY FROM STDIN "
-        f"into a logged table LIKE revenue_inboundline INCLUDING ALL (the same {indexes} "
-        f"indexes) {copy_in:.1f} s"
+    floor_measure(
+        connection,
+        collection=collection,
+        so_lines=so_lines,
+        staged=staged,
+        schedule_rows=schedule_rows,
+        journal_rows=journal_rows,
+        keep=args.keep,
     )
-    print(
-        f"floor (b):  INSERT … SELECT FROM generate_series of {schedule_rows:,} rows into a logged "
-        f"table LIKE revenue_schedulerow INCLUDING ALL (same indexes and checks; LIKE copies "
-        f"no foreign key): {insert:.1f} s"
+    failed = checks_run(
+        connection,
+        runs=runs,
+        made=made,
+        mix=args.mix,
+        staged=staged,
+        schedule_rows=schedule_rows,
+        journal_rows=journal_rows,
     )
-    print(
-        f"floor:      {floor:.1f} s total (a + b; journal entries not included);  "
-        f"collection / floor = {collection / floor:.1f}×"
-    )
-    print(
-        f"reference:  not in the floor: the {journal_rows:,} journal entries the same way (c) "
-        f"{journal_insert:.1f} s; a + b + c = {floor + journal_insert:.1f} s, collection / "
-        f"(a + b + c) = {collection / (floor + journal_insert):.1f}×."
-    )
-    if not args.keep:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {FLOOR_INBOUND}, {FLOOR_SCHEDULE}, {FLOOR_JOURNAL}")
-
-    # --- correctness ---
-    failed = 0
-
-    def check(label: str, ok: bool, detail: str) -> None:
-        nonlocal failed
-        failed += not ok
-        print(f"check {'ok    ' if ok else 'FAILED'} {label}: {detail}")
-
-    with connection.cursor() as cursor:
-        not_collected = scalar(
-            cursor, "SELECT count(*) FROM revenue_inboundline WHERE status <> 'COLLECTED'"
-        )
-        check(
-            "every staged line COLLECTED",
-            not_collected == 0,
-            f"{staged - not_collected:,} of {staged:,} collected",
-        )
-        check(
-            "collection run",
-            run.status == "SUCCEEDED" and run.collected == staged,
-            f"status {run.status}, collected {run.collected:,}, stopped {run.stopped}, "
-            f"waiting {run.waiting}",
-        )
-        cursor.execute(
-            """
-            SELECT period, sum(dr) AS dr, sum(cr) AS cr FROM (
-                SELECT period, amount AS dr, 0 AS cr FROM revenue_journalentry
-                UNION ALL
-                SELECT period, 0, amount FROM revenue_journalentry
-            ) sides GROUP BY period ORDER BY period
-            """
-        )
-        periods = cursor.fetchall()
-        unbalanced = [p for p in periods if p[1] != p[2]]
-        check(
-            "journal debits = credits per period",
-            not unbalanced,
-            f"{len(periods)} periods, {len(unbalanced)} unbalanced; Σ Dr = "
-            f"{sum(p[1] for p in periods):,.2f} = Σ Cr = {sum(p[2] for p in periods):,.2f}",
-        )
-        cursor.execute(
-            """
-            SELECT count(*), count(*) FILTER (WHERE coalesce(s.total, 0)
-                       <> l.ext_sll_prc + l.rord_sll_prc + l.cmr_sll_prc),
-                   count(*) FILTER (WHERE l.return_flag = 'Y'),
-                   count(*) FILTER (WHERE l.rord_sll_prc + l.cmr_sll_prc < 0),
-                   count(*) FILTER (WHERE l.ext_sll_prc + l.rord_sll_prc + l.cmr_sll_prc < 0)
-            FROM revenue_soline l
-            LEFT JOIN (
-                SELECT line_id, sum(amount) AS total FROM revenue_schedulerow GROUP BY line_id
-            ) s ON s.line_id = l.id
-            """
-        )
-        lines, off, returned, reduced, negative = cursor.fetchone()
-        check(
-            "Σ schedule per SO line = its net sell price (ESP + Σ RORD + Σ CM-R, P2/P3)",
-            off == 0 and negative == 0 and lines == made["so"],
-            f"{lines:,} SO lines ({reduced:,} reduced, {returned:,} fully: return flag Y), "
-            f"{off} differ, {negative} below zero",
-        )
-        if args.mix == "basic":
-            cursor.execute(
-                """
-                SELECT count(*) FILTER (WHERE s.total IS DISTINCT FROM i.ext_sll_prc), count(*)
-                FROM revenue_inboundline i
-                LEFT JOIN (
-                    SELECT line_id, sum(amount) AS total FROM revenue_schedulerow
-                    WHERE source = 'INV' GROUP BY line_id
-                ) s ON s.line_id = i.line_id
-                WHERE i.tran_type = 'INV'
-                """
-            )
-            off, invoiced = cursor.fetchone()
-            check(
-                "Σ INV-source schedule per invoiced line = its INV amount",
-                off == 0,
-                f"{invoiced:,} invoiced lines, {off} differ",
-            )
-        cursor.execute(
-            """
-            SELECT count(*), count(*) FILTER (WHERE c.balance IS DISTINCT FROM l.contra_balance)
-            FROM revenue_soline l
-            JOIN (
-                SELECT line_id, sum(CASE WHEN kind = 'CONTRA' THEN amount - removed - reversed
-                                    ELSE 0 END) AS balance
-                FROM revenue_contraentry GROUP BY line_id
-            ) c ON c.line_id = l.id
-            """
-        )
-        with_contra, off = cursor.fetchone()
-        contra_journal = scalar(cursor, "SELECT sum(contra_balance) FROM revenue_soline") or 0
-        cursor.execute(
-            """
-            SELECT coalesce(sum(CASE WHEN cr_account = 'CONTRA_AR' THEN amount
-                                     ELSE -amount END), 0)
-            FROM revenue_journalentry WHERE 'CONTRA_AR' IN (dr_account, cr_account)
-            """
-        )
-        booked = cursor.fetchone()[0]
-        check(
-            "contra AR: outstanding per line = its ContraEntry rows = Contra AR in the journal",
-            off == 0 and booked == contra_journal,
-            f"{with_contra:,} lines with contra entries, {off} differ; Contra AR credit "
-            f"{booked:,.2f} = Σ outstanding {contra_journal:,.2f}",
-        )
-        cursor.execute(
-            """
-            SELECT count(*), count(*) FILTER (WHERE alloc IS DISTINCT FROM esp)
-            FROM (
-                SELECT contract_id, ext_sll_prc_currency,
-                       sum(allocated) AS alloc,
-                       sum(ext_sll_prc + rord_sll_prc + cmr_sll_prc) AS esp
-                FROM revenue_soline WHERE allocated IS NOT NULL
-                GROUP BY contract_id, ext_sll_prc_currency
-            ) pools
-            """
-        )
-        pools, off = cursor.fetchone()
-        check(
-            "allocation: Σ allocated = Σ net ESP per contract and currency (A3)",
-            off == 0,
-            f"{pools:,} allocated contracts, {off} differ",
-        )
-        cursor.execute(
-            """
-            SELECT (SELECT count(*) FROM revenue_schedulerow r
-                    WHERE NOT EXISTS (SELECT 1 FROM revenue_soline l WHERE l.id = r.line_id)),
-                   (SELECT count(*) FROM revenue_journalentry e
-                    WHERE NOT EXISTS (SELECT 1 FROM revenue_soline l WHERE l.id = e.line_id))
-            """
-        )
-        orphans = cursor.fetchone()
-        check(
-            "every schedule row and entry has its SO line (no database FK: see ScheduleRow)",
-            orphans == (0, 0),
-            f"{orphans[0]} orphan schedule rows, {orphans[1]} orphan entries",
-        )
-        expected_rows = 12 * made["so"] + 24 * made["inv"]
-        expected_entries = 12 * made["so"] + made["inv"]
-        if args.mix != "basic":
-            sys.exit(1 if failed else 0)
-        check(
-            "row counts",
-            (schedule_rows, journal_rows) == (expected_rows, expected_entries),
-            f"schedule {schedule_rows:,} (expected 12 × SO + 24 × INV = {expected_rows:,}), "
-            f"journal {journal_rows:,} (expected 12 × SO + INV = {expected_entries:,})",
-        )
     sys.exit(1 if failed else 0)
 
 

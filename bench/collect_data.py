@@ -4,10 +4,14 @@
 Mixes (share of the lines):
 
 - ``basic``: 80 % SO, 20 % INV (the mix of revenue part 1).
-- ``reductions`` (default): 70 % SO, 15 % INV, 10 % RORD, 5 % CM-RO. Every SO line carries
+- ``reductions``: 70 % SO, 15 % INV, 10 % RORD, 5 % CM-RO. Every SO line carries
   an SSP_PCT (80–120 %), so every contract is allocated (A2, A3). A RORD takes the last
   1–6 months off a line that was invoiced (one in twenty takes all 12: a full reduction,
   P2); every other RORD gets its CM-RO for the same amount (P8 removes the contra).
+- ``full`` (default of bench/collect.py): 60 % SO, 20 % INV, 10 % RORD, 5 % CM-RO and 5 %
+  CM-R: as ``reductions``, and a CM-R returns part of the units of an invoiced line that
+  no RORD reduces, for its last 1–6 months (P3, P5); one in ten returns every unit for the
+  whole term (P2: return flag Y).
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ HEADER = (
     "SSP_PCT"
 )
 MIXES = {
-    "basic": {"SO": 0.80, "INV": 0.20, "RORD": 0.0, "CM-RO": 0.0},
-    "reductions": {"SO": 0.70, "INV": 0.15, "RORD": 0.10, "CM-RO": 0.05},
+    "basic": {"SO": 0.80, "INV": 0.20, "RORD": 0.0, "CM-RO": 0.0, "CM-R": 0.0},
+    "reductions": {"SO": 0.70, "INV": 0.15, "RORD": 0.10, "CM-RO": 0.05, "CM-R": 0.0},
+    "full": {"SO": 0.60, "INV": 0.20, "RORD": 0.10, "CM-RO": 0.05, "CM-R": 0.05},
 }
 CENT = Decimal("0.01")
 
@@ -69,6 +74,7 @@ def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict
     inv = _Counter(targets["INV"], so_count)
     rord = _Counter(targets["RORD"], so_count)
     cm_ro = _Counter(targets["CM-RO"], so_count)
+    cm_r = _Counter(targets["CM-R"], so_count)
     pending: list[str] = []  # billing and reduction rows, written after their SO's contract
     invoiced: deque[tuple] = deque()  # invoiced lines not reduced yet
     written_so = contracts = 0
@@ -114,11 +120,20 @@ def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict
                     if target is None:
                         target = (so_num, line_id, qty, elp, esp, currency, start, end)
                     pending.extend(_reduction(target, rord.count, rng, cm_ro, written_so))
+                if cm_r.due(written_so) and len(invoiced) > 1:
+                    cm_r.count += 1
+                    pending.append(_return(invoiced.pop(), cm_r.count, rng))
             if len(pending) >= 3 or written_so >= so_count:
                 out.writelines(pending)
                 pending = []
         out.writelines(pending)
-    counts = {"SO": so_count, "INV": inv.count, "RORD": rord.count, "CM-RO": cm_ro.count}
+    counts = {
+        "SO": so_count,
+        "INV": inv.count,
+        "RORD": rord.count,
+        "CM-RO": cm_ro.count,
+        "CM-R": cm_r.count,
+    }
     return {
         "so": so_count,
         "inv": inv.count,
@@ -149,3 +164,20 @@ def _reduction(target: tuple, n: int, rng: random.Random, cm_ro: _Counter, writt
             f"-{reduced_elp},-{reduced_esp},{currency},{currency},{rord_start},{end},,\n"
         )
     return rows
+
+
+def _return(target: tuple, n: int, rng: random.Random) -> str:
+    """A CM-R returning k of the line's units for its last m months (P3, P5); one time in
+    ten every unit for the whole term (P2)."""
+    so_num, line_id, qty, elp, esp, currency, start, end = target
+    if n % 10 == 0 or qty == 1:
+        units, months = qty, 12
+    else:
+        units, months = rng.randint(1, qty - 1), rng.randint(1, 6)
+    returned_esp = _part(esp * units / qty, months)
+    returned_elp = _part(elp * units / qty, months)
+    first = _months_later(start, 12 - months)
+    return (
+        f"CM-R,{so_num},{line_id},,,M{n:08d},M{n:08d}-1,{first},,ITEM,{units},{units},"
+        f"-{returned_elp},-{returned_esp},{currency},{currency},{first},{end},,\n"
+    )
