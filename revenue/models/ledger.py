@@ -112,7 +112,9 @@ class SoLine(models.Model):
 
     @property
     def currency(self) -> str:
-        return str(self.ext_sll_prc.currency)
+        # the currency column as stored, without building the Money of ext_sll_prc
+        currency = self.__dict__.get("ext_sll_prc_currency")
+        return currency if type(currency) is str else str(self.ext_sll_prc.currency)
 
     @property
     def marked_for_v7(self) -> bool:
