@@ -70,7 +70,10 @@ def instances_update(*, model, objects: Sequence[models.Model], fields) -> int:
     arrays = []
     for field in columns:
         convert = _converter(field)
-        values = [getattr(obj, field.attname) for obj in objects]
+        name = field.attname  # from the instance: no Money built per read (see _converter)
+        values = [
+            obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name) for obj in objects
+        ]
         arrays.append([convert(v) if convert else v for v in values])
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
