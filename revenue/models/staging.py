@@ -130,6 +130,12 @@ class InboundLine(models.Model):
             models.Index(
                 fields=["ref_line_id"], name="inbound_stopped", condition=Q(status="ERROR")
             ),
+            # I7: an SO line's lines not collected yet (``pending_before``, once per batch)
+            models.Index(
+                fields=["ref_line_id", "tran_type"],
+                name="inbound_open_ref",
+                condition=~Q(status="COLLECTED"),
+            ),
             models.Index(fields=["batch", "line_key"], name="inbound_batch_key"),
             models.Index(fields=["tran_type", "line_key"], name="inbound_type_key"),
             # lines still to look at, by type; collected lines (nearly all) stay out of it,

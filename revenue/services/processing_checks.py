@@ -104,6 +104,7 @@ def pending_before(lines) -> dict[str, set[str]]:
         return {}
     rows = (
         InboundLine.objects.filter(ref_line_id__any=refs, tran_type__in=earlier)
+        .exclude(status=LineStatus.COLLECTED)  # the predicate of index inbound_open_ref
         .filter(Q(status=LineStatus.NEW) | Q(status=LineStatus.ERROR, waiting=True))
         .values_list("ref_line_id", "tran_type")
         .distinct()
