@@ -197,27 +197,36 @@ def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
 
 
 def _journal_shrink_postgresql(gone: list, kept: list) -> None:
+    """The entries found pair by pair through the line index (LATERAL: a join of the pairs
+    to the journal was planned as a scan of the whole journal), then changed by id."""
     table = JournalEntry._meta.db_table
-    where = "j.line_id = g.line_id AND j.inbound_line_id = g.rord_id AND j.entry_type = %s "
-    where += "AND NOT j.posted"
+    pairs = [*gone, *(key for key, _ in kept)]
+    new_amount = {key: amount for key, amount in kept}
     with connection.cursor() as cursor:
-        if gone:
+        cursor.execute(
+            f"""
+            SELECT g.line_id, g.rord_id, e.id
+            FROM unnest(%s::bigint[], %s::bigint[]) AS g(line_id, rord_id)
+            CROSS JOIN LATERAL (
+                SELECT id FROM {table}
+                WHERE line_id = g.line_id AND inbound_line_id = g.rord_id
+                  AND entry_type = %s AND NOT posted
+            ) AS e
+            """,
+            [[k[0] for k in pairs], [k[1] for k in pairs], EntryType.CONTRA.value],
+        )
+        found = cursor.fetchall()
+        removed = [pk for line, rord, pk in found if (line, rord) not in new_amount]
+        changed = [
+            (pk, new_amount[(line, rord)]) for line, rord, pk in found if (line, rord) in new_amount
+        ]
+        if removed:
+            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [removed])
+        if changed:
             cursor.execute(
-                f"DELETE FROM {table} j USING unnest(%s::bigint[], %s::bigint[]) "
-                f"AS g(line_id, rord_id) WHERE {where}",
-                [[k[0] for k in gone], [k[1] for k in gone], EntryType.CONTRA.value],
-            )
-        if kept:
-            cursor.execute(
-                f"UPDATE {table} j SET amount = g.amount "
-                f"FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) "
-                f"AS g(line_id, rord_id, amount) WHERE {where}",
-                [
-                    [k[0][0] for k in kept],
-                    [k[0][1] for k in kept],
-                    [k[1] for k in kept],
-                    EntryType.CONTRA.value,
-                ],
+                f"UPDATE {table} AS j SET amount = v.amount "
+                f"FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, amount) WHERE j.id = v.id",
+                [[pk for pk, _ in changed], [amount for _, amount in changed]],
             )
 
 
