@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..models import InboundLine, SoLine
 from ..models.choices import LineStatus, TranType
+from .allocation import ALLOCATION_FIELDS
 from .billing_book import billing_convert, billing_initial_book
 from .bulk import instances_update
 from .contra import ContraBook
@@ -132,6 +133,7 @@ class BatchProcessor(LineChecks, ReductionHandlers):
             self.states[so.so_line_id] = existing[so.pk]
         self.new_lines: list[SoLine] = []
         self.updated: dict[str, SoLine] = {}
+        self.reallocated: dict[str, SoLine] = {}  # existing lines only A4 changed
         self.touched: set[int] = set()  # contracts to reallocate (A4)
         self.collected: list[int] = []
         self.collected_so: list[SoLine | None] = []  # the SO line of each collected line
@@ -280,13 +282,15 @@ class BatchProcessor(LineChecks, ReductionHandlers):
     def write(self) -> None:
         if self.new_lines:
             so_lines_insert(self.new_lines)
-        if self.updated:
-            now = timezone.now()
-            for so in self.updated.values():
-                so.updated_at = now
-            instances_update(
-                model=SoLine, objects=list(self.updated.values()), fields=_updated_fields()
-            )
+        now = timezone.now()
+        for lines, fields in (
+            (self.updated, _updated_fields(UPDATED_FIELDS)),
+            ({k: v for k, v in self.reallocated.items() if k not in self.updated}, _allocation),
+        ):
+            if lines:
+                for so in lines.values():
+                    so.updated_at = now
+                instances_update(model=SoLine, objects=list(lines.values()), fields=fields())
         self.booker.flush()
         self.contra.write()
         now = timezone.now()
@@ -343,12 +347,20 @@ class BatchProcessor(LineChecks, ReductionHandlers):
         return row
 
 
-_FIELDS: list = []
+_FIELDS: dict[tuple, list] = {}
 
 
-def _updated_fields() -> list:
-    """The concrete fields of ``UPDATED_FIELDS``, a MoneyField's currency column included."""
-    if not _FIELDS:
-        names = set(UPDATED_FIELDS) | {f"{n}_currency" for n in UPDATED_FIELDS}
-        _FIELDS.extend(f for f in SoLine._meta.concrete_fields if f.name in names)
-    return _FIELDS
+def _updated_fields(names=UPDATED_FIELDS):
+    """A callable giving the concrete fields of ``names``, a MoneyField's currency column
+    included (cached)."""
+
+    def fields() -> list:
+        if names not in _FIELDS:
+            wanted = set(names) | {f"{n}_currency" for n in names}
+            _FIELDS[names] = [f for f in SoLine._meta.concrete_fields if f.name in wanted]
+        return _FIELDS[names]
+
+    return fields
+
+
+_allocation = _updated_fields((*ALLOCATION_FIELDS, "updated_at"))

@@ -83,4 +83,4 @@ class ReductionHandlers:
         for lines in members.values():
             for so in contract_allocate(lines):
                 if so.pk:
-                    self.updated[so.so_line_id] = so
+                    self.reallocated[so.so_line_id] = so  # A4 only: its three columns
