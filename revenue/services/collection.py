@@ -16,7 +16,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
-from ..models.choices import COLLECTION_PHASES, LineStatus
+from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
 from .periods import period_open_get, period_open_locked
 from .processing import STAGED_FIELDS, BatchProcessor, StagedLine
 from .settings import profile_get
@@ -212,7 +212,35 @@ def _contract_key(line: InboundLine, known: dict[str, str]) -> str | None:
     return None
 
 
+def _contracts_prepare(*, phase, cursor: int, size: int) -> None:
+    """The revenue contracts of the next new SO lines, created ahead in a transaction of
+    their own. Created inside the batch, a contract whose lines straddle two batches made
+    the parallel run taking the other batch wait for this batch's commit (a unique key
+    being inserted); committed first, it is only locked, and the other run skips its lines
+    for later (I10). Lines beyond this look-ahead still get theirs inside the batch."""
+    if TranType.SO not in phase:
+        return
+    rows = (
+        InboundLine.objects.filter(status=LineStatus.NEW, tran_type=TranType.SO, pk__gt=cursor)
+        .exclude(ref_line_id="")
+        .order_by("pk")
+        .values_list("rc_key", "so_num", "so_line_id")[: 2 * size]
+    )
+    keys = {rc_key or so_num or so_line_id for rc_key, so_num, so_line_id in rows}
+    keys -= set(
+        SoLine.objects.filter(so_line_id__any=[row[2] for row in rows]).values_list(
+            "contract__rc_key", flat=True
+        )
+    )
+    if keys:
+        RevenueContract.objects.bulk_create(
+            [RevenueContract(rc_key=key) for key in sorted(keys)], ignore_conflicts=True
+        )
+
+
 def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | None = None):
+    if only is None and connection.vendor == "postgresql":
+        _contracts_prepare(phase=phase, cursor=cursor, size=size)
     with transaction.atomic():
         _batch_session()
         open_period = period_open_locked()
