@@ -1,7 +1,8 @@
 """Returns driven through headless Chromium: TV1 through the admin (T2, T4, T5, T6–T10, T9).
 
 Create RMA… on the order page (with a fee row added by *Add a fee*), approve it on the
-RMA page, return 2 of the 3 units with *Return items…*, and read the 48.60 refund."""
+RMA page, return 2 of the 3 units with *Return items…* (refund not ensured yet), *Ensure
+refund* (48.60) and *Mark refunded*."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Product
-from returns.models import LineType, Refund, ReturnOrder, ReturnStatus
+from returns.models import LineType, Refund, RefundStatus, ReturnOrder, ReturnStatus
 from tests.returns.conftest import tv_order
 
 pytestmark = [
@@ -72,13 +73,37 @@ def test_tv1_create_rma_with_a_fee_approve_return_two_and_see_the_refund(
     page.click("a[href$='/return-items/']")
     page.wait_for_url(f"**/admin/returns/returnorder/{rma.pk}/return-items/")
     page.fill(f"input[name=returned_{product_line.pk}]", "2")
-    page.locator("#content-main form [type=submit]").first.click()
+    page.get_by_label("Ensure the refund now").uncheck()  # ensured below, by hand
+    page.get_by_role("button", name="Return items").click()
     page.wait_for_url(re.compile(rf".*/admin/returns/returnorder/{rma.pk}/change/.*"))
     expect(page.locator("ul.messagelist li.error")).to_have_count(0)
-    expect(page.locator("ul.messagelist li.success")).to_contain_text("$48.60")
+    success = page.locator("ul.messagelist li.success")
+    expect(success).to_contain_text("($54.00)")  # T8: credit memo of the 2 billed units
+    expect(success).to_contain_text("($5.40)")  # T7: the fee for 2 of 3 returned
+    expect(success).to_contain_text("no refund yet: use Ensure refund below")
+    assert not Refund.objects.filter(return_order=rma).exists()
+    processing = page.locator("#rma-processings tbody tr").first
+    expect(processing).to_contain_text("not ensured yet")
+
+    # Ensure refund (T9: 54.00 − 5.40), then the gateway's answer: Mark refunded
+    processing.get_by_role("button", name="Ensure refund").click()
     refund = Refund.objects.get(return_order=rma)
-    assert str(refund.amount.amount) == "48.60"  # TV1: 54.00 − 5.40
-    expect(page.locator("#content-main")).to_contain_text("$48.60")
+    assert str(refund.amount.amount) == "48.60"  # TV1
+    expect(page.locator("ul.messagelist li.success")).to_contain_text(
+        f"refund {refund.number} of $48.60 ensured (Pending)"
+    )
+    processing = page.locator("#rma-processings tbody tr").first
+    expect(processing.locator(".contra-refund-amount")).to_have_text("$48.60")
+    expect(processing.locator(".contra-badge.PENDING")).to_have_text("Pending")
+    processing.get_by_role("button", name="Mark refunded").click()
+    expect(page.locator("ul.messagelist li.success")).to_contain_text(
+        f"{refund.number} ($48.60): mark refunded done, now Refunded"
+    )
+    processing = page.locator("#rma-processings tbody tr").first
+    expect(processing.locator(".contra-badge.SUCCEEDED")).to_have_text("Refunded")
+    expect(processing.get_by_role("button", name="Mark refunded")).to_have_count(0)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
 
     # the order page: T2 figures and the RMA with its refund
     page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")

@@ -3,42 +3,25 @@ inbound list, the journal's trial balance and the live progress of collection ru
 
 from __future__ import annotations
 
-from importlib import import_module
-from pathlib import Path
-
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from revenue.models import CollectionRun, SoLine
+from tests.browser.conftest import output_dir
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.filterwarnings("ignore:No directory at:UserWarning"),
 ]
 
-SHOTS = Path("/tmp/shots")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 
-@pytest.fixture
-def revenue_data(transactional_db, tmp_path, settings):
-    """``load_demo``: periods 2026-09 and 2026-10 closed, 2026-11 open, a held line,
-    lines stopped in staging.
-
-    Earlier transactional tests flush what the migrations seed (validation rules,
-    profile settings, beat tasks), and serialized rollback cannot bring it back while
-    Playwright's event loop runs; so the seed migration runs again first (idempotent).
-    """
-    settings.MEDIA_ROOT = tmp_path / "media"
-    import_module("revenue.migrations.0002_registry_and_jobs").seed(apps, None)
-    call_command("load_demo", verbosity=0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-
-
 def shot(page, name: str, *, full: bool = True) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+    """A screenshot of a revenue page for review (``<var>/test-output/shots/``)."""
+    shots = output_dir() / "shots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=full)
 
 
 def test_so_line_page_shows_schedule_waterfall_and_history(
