@@ -15,6 +15,7 @@ from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import FSMTransitionGuardMixin
 
 from ..models import BillingRun, CreditMemo, CreditMemoLine, Invoice, InvoiceLine
 from .common import (
@@ -106,7 +107,9 @@ class CreditMemoLineInline(ReadOnlyLineInline):
         return obj.invoice_line.inv_line_id if obj.invoice_line_id else "—"
 
 
-class DocumentAdmin(ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(
+    FSMTransitionGuardMixin, ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin
+):
     """Shared by invoices and credit memos: transitions through a service table, the
     history panel, a printable page."""
 

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.fsm_admin import FSMTransitionGuardMixin
 from core.models import AuditEvent
 
 from ..services import order_delete, order_transition
@@ -23,7 +24,7 @@ def message_refusal(model_admin, request, error: BusinessRuleRefused, prefix: st
         model_admin.message_user(request, f"{prefix}{problem}", level=messages.ERROR)
 
 
-class OrderServicesAdminMixin:
+class OrderServicesAdminMixin(FSMTransitionGuardMixin):
     """What the order and reduction order admins share: deletion only while Draft (O3) and
     the FSM buttons, both through the services; a refusal is a message naming its rule."""
 

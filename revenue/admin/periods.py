@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django_fsm.admin import FSMAdminMixin
 
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import FSMTransitionGuardMixin
 
 from ..forms import PeriodOpenForm
 from ..models import JournalEntry, Period
@@ -43,7 +44,7 @@ def balance_from_json(rows: list[dict]) -> list[CurrencyTotal]:
 
 
 @admin.register(Period)
-class PeriodAdmin(FSMAdminMixin, RevenueAdmin):
+class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
     fsm_fields = ["status"]
     change_list_template = "admin/revenue/period/change_list.html"
     change_form_template = "admin/revenue/period/change_form.html"
