@@ -1,0 +1,121 @@
+"""Production settings (``config.settings_production``): ``check --deploy`` clean, refused
+without a real DJANGO_SECRET_KEY (the development key included), DEBUG off, HTTPS only.
+Each case runs in a child process, as a server would start."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = "config.settings_production"
+HOST = "contra.example.com"
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+client = Client(HTTP_HOST="{host}")
+plain = client.get("/admin/login/")
+tls = client.get("/admin/login/", secure=True)
+print(json.dumps({{
+    "debug": settings.DEBUG,
+    "plain": [plain.status_code, plain.get("Location", "")],
+    "tls": tls.status_code,
+    "hsts": tls.get("Strict-Transport-Security", ""),
+    "csrf_cookie_secure": bool(tls.cookies["csrftoken"]["secure"]),
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+}}))
+"""
+
+
+def run(*args: str, settings: str = PRODUCTION, **env: str) -> subprocess.CompletedProcess:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS")
+    }
+    environ |= {"DJANGO_SETTINGS_MODULE": settings, **env}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
+
+
+def secret() -> str:
+    return secrets.token_urlsafe(64)
+
+
+def dev_secret_key() -> str:
+    """The key config.settings falls back to when DJANGO_SECRET_KEY is unset."""
+    done = run("-c", "import config.settings as s; print(s.SECRET_KEY)", settings="config.settings")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_check_deploy_is_clean_with_a_secret_key():
+    done = run(
+        "manage.py", "check", "--deploy", DJANGO_SECRET_KEY=secret(), DJANGO_ALLOWED_HOSTS=HOST
+    )
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues" in done.stdout
+    assert "WARNING" not in done.stdout + done.stderr
+
+
+def test_check_deploy_warns_on_the_development_settings():
+    """The clean result above is the production settings' doing: the embedded defaults
+    that `make run` and the tests use are not fit for deployment."""
+    done = run("manage.py", "check", "--deploy", settings="config.settings")
+    assert "security.W" in done.stdout + done.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    done = run("manage.py", "check", "--deploy", DJANGO_ALLOWED_HOSTS=HOST)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "key, why",
+    [
+        (None, "the development key"),  # config.settings' own default
+        ("django-insecure-" + secrets.token_urlsafe(48), "the development key"),
+        ("short-but-random-" + secrets.token_hex(4), "too weak"),
+        ("a" * 60, "too weak"),
+    ],
+)
+def test_production_refuses_a_development_or_weak_secret_key(key, why):
+    key = key or dev_secret_key()
+    done = run("manage.py", "check", DJANGO_SECRET_KEY=key, DJANGO_ALLOWED_HOSTS=HOST)
+    assert done.returncode != 0
+    assert f"DJANGO_SECRET_KEY is {why}" in done.stderr
+
+
+def test_production_needs_allowed_hosts():
+    done = run("manage.py", "check", DJANGO_SECRET_KEY=secret())
+    assert done.returncode != 0 and "DJANGO_ALLOWED_HOSTS is not set" in done.stderr
+
+
+def test_production_is_debug_off_and_https_only():
+    """DEBUG off by default; plain HTTP is redirected to HTTPS; over HTTPS the answer
+    carries HSTS and the CSRF cookie is Secure."""
+    done = run("-c", PROBE.format(host=HOST), DJANGO_SECRET_KEY=secret(), DJANGO_ALLOWED_HOSTS=HOST)
+    assert done.returncode == 0, done.stderr
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert facts["debug"] is False
+    assert facts["plain"] == [301, f"https://{HOST}/admin/login/"]
+    assert facts["tls"] == 200
+    assert facts["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    assert facts["csrf_cookie_secure"] and facts["session_cookie_secure"]
+
+
+def test_development_settings_stay_debug_on_for_make_run():
+    code = "import config.settings as s; print(s.DEBUG, s.SECRET_KEY == '' )"
+    done = run("-c", code, settings="config.settings")
+    assert done.stdout.split() == ["True", "False"]
