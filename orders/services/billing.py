@@ -43,6 +43,7 @@ from .billing_periods import (
     period_quantity,
     reduction_of,
 )
+from .billing_runs import billing_run_begin, billing_run_release, billing_runs_interrupted_close
 from .credit_memos import (
     _actor,
     check_transition,
@@ -314,7 +315,8 @@ def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None)
     standard orders, or only of ``orders`` (orders or ids). Idempotent: the periods
     billed are unique per product and period, so running twice bills nothing twice.
     An order that cannot be billed is counted as refused, with why, and the run goes on."""
-    run = BillingRun.objects.create(run_date=run_date, trigger=trigger, started_by=_actor(user))
+    billing_runs_interrupted_close()
+    run = billing_run_begin(run_date=run_date, trigger=trigger, started_by=_actor(user))
     audit_record(
         document=run, actor=user, action="started", data={"run_date": run_date.isoformat()}
     )
@@ -355,6 +357,7 @@ def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None)
                 "refused": run.refused,
             },
         )
+        billing_run_release(run)
     return run
 
 
