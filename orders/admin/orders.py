@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
@@ -16,6 +17,7 @@ from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.exceptions import BusinessRuleRefused
+from core.paginator import EstimatedCountPaginator
 
 from ..models import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
 from ..services import (
@@ -27,8 +29,37 @@ from ..services import (
 )
 from .common import OrderServicesAdminMixin, audit_events, refusals_of
 from .extensions import extension_context, extension_urls
+from .filters import AccountFilter
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
+
+
+def with_fulfilment(orders):
+    """The list's *fulfilled* column: sums of each order's products, as correlated
+    subqueries (not a GROUP BY over the join): the database works them out for the page's
+    50 rows only, whatever the number of orders."""
+    items = OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
+
+    def total_of(expression):
+        return Subquery(
+            items.annotate(total=Sum(expression)).values("total"),
+            output_field=DecimalField(max_digits=18, decimal_places=2),
+        )
+
+    return orders.annotate(
+        _reduced=total_of(F("quantity") - F("available_quantity")),
+        _sold=total_of(F("quantity")),
+        _fulfilled=total_of(F("fulfilled_quantity")),
+        _canceled=total_of(F("canceled_quantity")),
+    )
+
+
+class OrderChangeList(ChangeList):
+    """The sums on the list only: the order page reads its order three times (form,
+    panels, transitions) and would build the four subqueries each time."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return with_fulfilment(super().get_queryset(request, exclude_parameters))
 
 
 class OrderKindFilter(admin.ChoicesFieldListFilter):
@@ -64,13 +95,17 @@ class OrderAdmin(
     list_filter = (
         "status",
         ("kind", OrderKindFilter),
-        ("account", admin.RelatedOnlyFieldListFilter),
+        AccountFilter,  # typed: listing every account with orders is a DISTINCT over all
         ("effective_date", DateRangeFilter),
     )
     search_fields = ("number", "reference", "account__name", "account__number")
     list_select_related = ("account",)
     date_hierarchy = None
     list_per_page = 50
+    # a million orders: no COUNT(*) of all of them next to the filtered count, and the
+    # filtered count exact up to 10,000 then estimated (core.paginator)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ("account",)
     inlines = [OrderItemInline]
     actions = ["activate_selected", "fulfil_selected", "bill_selected"]
@@ -116,27 +151,10 @@ class OrderAdmin(
         return format_html('<a href="{}">{}</a>', url, obj.account.name)
 
     def get_queryset(self, request):
-        # Correlated subqueries, not a GROUP BY over the join: the database works them
-        # out for the page's 50 rows only, whatever the number of orders.
-        items = OrderItem.objects.filter(order=OuterRef("pk")).order_by().values("order")
+        return super().get_queryset(request).exclude(kind=OrderKind.REDUCTION)  # their own
 
-        def total_of(expression):
-            return Subquery(
-                items.annotate(total=Sum(expression)).values("total"),
-                output_field=DecimalField(max_digits=18, decimal_places=2),
-            )
-
-        return (
-            super()
-            .get_queryset(request)
-            .exclude(kind=OrderKind.REDUCTION)  # their own admin: ReductionOrderAdmin
-            .annotate(
-                _reduced=total_of(F("quantity") - F("available_quantity")),
-                _sold=total_of(F("quantity")),
-                _fulfilled=total_of(F("fulfilled_quantity")),
-                _canceled=total_of(F("canceled_quantity")),
-            )
-        )
+    def get_changelist(self, request, **kwargs):
+        return OrderChangeList
 
     @admin.display(description="number", ordering="number")
     def number_display(self, obj):

@@ -1,11 +1,19 @@
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
-from ..models import Account, Order, PriceBook, PriceBookEntry, Product
+from ..models import Account, Order, OrderKind, PriceBook, PriceBookEntry, Product
+
+LATEST_ORDERS = 20
 
 
 class AccountOrderInline(admin.TabularInline):
-    """The account's orders, read-only, newest first, each linking to its page."""
+    """The account's latest orders, read-only, newest first, each linking to its page (a
+    large account has thousands: the account page links to all of them in the order
+    list)."""
 
     model = Order
     fk_name = "account"
@@ -15,12 +23,31 @@ class AccountOrderInline(admin.TabularInline):
     fields = ("number", "kind", "status", "effective_date", "end_date", "gross_total")
     readonly_fields = fields
     ordering = ("-effective_date", "-id")
+    verbose_name_plural = f"latest orders (up to {LATEST_ORDERS})"
+
+    def get_queryset(self, request):
+        newest = [F("effective_date").desc(), F("id").desc()]
+        rank = Window(RowNumber(), partition_by=F("account"), order_by=newest)
+        return super().get_queryset(request).annotate(_rank=rank).filter(_rank__lte=LATEST_ORDERS)
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def order_count():
+    """The account's orders, counted for the rows shown only (a correlated count, not a
+    GROUP BY over every order)."""
+    orders = (
+        Order.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(orders, output_field=IntegerField()), 0)
 
 
 @admin.register(Account)
@@ -37,13 +64,22 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "currency")
     search_fields = ("name", "number", "billing_contact_name", "billing_contact_email")
     ordering = ("name",)
+    readonly_fields = ("orders_link",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_order_count=Count("orders"))
+        return super().get_queryset(request).annotate(_order_count=order_count())
 
     @admin.display(description="orders", ordering="_order_count")
     def order_count(self, obj):
         return obj._order_count
+
+    @admin.display(description="orders")
+    def orders_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:orders_order_changelist") + "?" + urlencode({"account": obj.number})
+        listed = obj.orders.exclude(kind=OrderKind.REDUCTION).count()  # as the order list
+        return format_html('<a href="{}">All {} orders of this account</a>', url, listed)
 
 
 @admin.register(Product)

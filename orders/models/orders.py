@@ -109,6 +109,13 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["status", "effective_date"]),
             # the admin list's default order: newest first, a page at a time
             models.Index(fields=["-effective_date", "-id"], name="order_newest_first"),
+            # the admin list of one account (and a status), newest first: a page and its
+            # count read from the index alone (reduction orders have their own list)
+            models.Index(
+                fields=["account", "-effective_date", "-id", "status"],
+                name="order_account_newest",
+                condition=~models.Q(kind="REDUCTION"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

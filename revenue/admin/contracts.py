@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from core.paginator import EstimatedCountPaginator
+
 from ..models import RevenueContract, SoLine
 from ..selectors_ledger import contract_lines, contract_totals, contracts_sums
 from .charts_allocation import allocation_svg
@@ -92,6 +94,8 @@ class RevenueContractAdmin(ReadOnlyAdmin):
     list_display = ("rc_key", "line_count", "net_esp", "allocated", "carve", "created_at")
     search_fields = ("rc_key", "lines__so_line_id")
     search_help_text = "RC_KEY or one of its SO_LINE_IDs."
+    show_full_result_count = False  # hundreds of thousands of contracts: core.paginator
+    paginator = EstimatedCountPaginator
     fields = (("rc_key", "created_at"), "lines_link")
     readonly_fields = ("rc_key", "created_at", "lines_link")
 

@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from core.exceptions import BusinessRuleRefused
+from core.paginator import EstimatedCountPaginator
 
 from ..forms import InboundLineForm, InboundUploadForm, review_list_form
 from ..models import InboundBatch, InboundLine, SoLine
@@ -78,6 +79,10 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
     search_fields = ("so_line_id", "orig_so_line_id", "inv_line_id", "so_num")
     search_help_text = "SO_LINE_ID, ORIG_SO_LINE_ID, INV_LINE_ID, SO_NUM or a staging id (#123)."
     list_select_related = ("batch",)
+    # a million staged lines: no COUNT(*) of all of them, the filtered count exact up to
+    # 10,000 then estimated (newest first: Meta.ordering -id, the primary key)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = [
         "review_and_collect",
         "review_yes",

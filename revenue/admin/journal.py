@@ -11,14 +11,17 @@ from django.db.models import Count, Sum
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.paginator import EstimatedCountPaginator
+
 from ..models import JournalEntry
 from ..models.choices import Account
 from ..models.periods import period_label
 from ..selectors import journal_export_rows
 from .common import ReadOnlyAdmin, amount_text, csv_download, money_html
-from .filters import AccountFilter, PeriodFilter
+from .filters import AccountFilter, PeriodFilter, PostedFilter, SourceTypeFilter
 
 ZERO = Decimal("0")
+BALANCE = "_balance"  # ?_balance=1: total a filtered set of any size
 ACCOUNT_ORDER = {value: rank for rank, value in enumerate(Account.values)}
 
 
@@ -116,11 +119,18 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         "posted",
     )
     list_display_links = ("period_text",)
-    list_filter = (PeriodFilter, "entry_type", AccountFilter, "posted", "source_type")
+    list_filter = (PeriodFilter, "entry_type", AccountFilter, PostedFilter, SourceTypeFilter)
     search_fields = ("line__so_line_id",)
     search_help_text = "SO_LINE_ID"
     list_select_related = ("line",)
     list_per_page = 100
+    # Millions of entries: newest period first, by id within it (journal_period index,
+    # no join to order by SO line), the count exact up to 10,000 then estimated, and no
+    # second COUNT(*) of every entry.
+    ordering = ("-period", "-id")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    balance_limit = EstimatedCountPaginator.exact_limit
     fields = (
         ("period", "posted"),
         "line_link",
@@ -162,11 +172,24 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        asked = request.GET.get(BALANCE) == "1"
+        if BALANCE in request.GET:  # not a lookup of the change list
+            request.GET = request.GET.copy()
+            del request.GET[BALANCE]
         extra_context = {**(extra_context or {}), "export_query": request.GET.urlencode()}
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
-            context["balance"] = balance_of(context["cl"].queryset)
+            cl = context["cl"]
+            # S3: the trial balance of what is shown, summed on every view up to
+            # ``balance_limit`` entries; a larger set (the whole journal, a busy period)
+            # is summed when asked (a link), not on every page view
+            if asked or cl.result_count <= self.balance_limit:
+                context["balance"] = balance_of(cl.queryset)
+            else:
+                query = request.GET.copy()
+                query[BALANCE] = "1"
+                context["balance_url"] = f"?{query.urlencode()}"
         return response
 
     def export_view(self, request):

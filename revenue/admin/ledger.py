@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.exceptions import BusinessRuleRefused
+from core.paginator import EstimatedCountPaginator
 
 from ..forms import DatesChangeForm, ReasonForm
 from ..models import SoLine
@@ -74,6 +75,8 @@ class SoLineAdmin(ReadOnlyAdmin):
     search_fields = ("so_line_id", "so_num", "customer", "contract__rc_key")
     search_help_text = "SO_LINE_ID, SO_NUM, customer or RC_KEY."
     list_select_related = ("contract",)
+    show_full_result_count = False  # hundreds of thousands of lines: see core.paginator
+    paginator = EstimatedCountPaginator
     actions = ["hold_selected", "release_selected"]
     fieldsets = (
         (

@@ -201,7 +201,9 @@ class JournalEntry(models.Model):
     class Meta:
         verbose_name_plural = "journal entries"
         ordering = ["period", "line", "id"]
-        indexes = [models.Index(fields=["period", "posted"], name="journal_period")]
+        # a period's entries (close, trial balance, the admin filter) and the admin list's
+        # order, newest period first and by id within it, a page at a time
+        indexes = [models.Index(fields=["period", "id"], name="journal_period")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
             models.CheckConstraint(

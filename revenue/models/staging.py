@@ -130,6 +130,13 @@ class InboundLine(models.Model):
             models.Index(
                 fields=["ref_line_id"], name="inbound_stopped", condition=Q(status="ERROR")
             ),
+            # stopped lines by error code, read without the table (admin: the error-code
+            # filter, RORDs awaiting review (I5) and their count; stopped lines only)
+            models.Index(
+                fields=["tran_type", "error_codes", "rord_review_completed", "id"],
+                name="inbound_error_codes",
+                condition=Q(status="ERROR"),
+            ),
             # I7: an SO line's lines not collected yet (``pending_before``, once per batch)
             models.Index(
                 fields=["ref_line_id", "tran_type"],

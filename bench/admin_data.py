@@ -1,0 +1,245 @@
+"""The data of bench/admin.py: admin-page volumes loaded with set-based SQL on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/contra_admin_bench \\
+        .venv/bin/python bench/admin_data.py [--scale 1.0] [--force]
+
+DATABASE_URL gives the server and the user; the data goes to its own scratch database
+(``contra_admin_bench`` unless --database says otherwise), created when missing and
+migrated. Every table is filled by ``INSERT … SELECT … generate_series`` (no ORM, no
+Python loop over rows), in one transaction per table, then VACUUM ANALYZE (autovacuum may
+be off). The sizes are kept in ``bench_admin_sizes``: a second run with the same sizes
+reuses the data (``--force`` regenerates). At scale 1.0:
+
+- 20,000 accounts (20 large ones carry 10 % of the orders), 200 products (odd ones
+  recurring), 2 price books (USD, EUR) with one entry per product;
+- 1,000,000 orders (10 % Draft, 40 % Activated, 50 % Fulfilled; 90 % USD, 10 % EUR) with
+  1–3 order products each (2,000,000), totals = Σ products + 20 % tax;
+- 277,778 revenue contracts (SO_NUM = an order number), 833,334 SO lines (3 per contract,
+  12 months ratable monthly from a start between 2024-07 and 2026-06; a third billed),
+  10,000,008 schedule rows (12 per line, cumulative rounding: each line's rows add up to
+  its EXT_SLL_PRC), 2,000,000 journal entries (the first 2–3 periods of every line: an
+  INITIAL AR / CL pair for a billed line's first, RELEASE CL / revenue pairs otherwise);
+  periods 2024-01 … 2026-05 closed, 2026-06 open;
+- 1,000,000 inbound lines in 100 batches: one collected SO line per SO line, the rest
+  INV / RORD / CM-RO / CM-R lines on random SO lines, 40 % collected, 25 % new, 35 %
+  stopped (RPRO-00353 and RPRO-00356 on RORDs, INB-004 waiting, INB-001, RPRO-00082,
+  INB-999, and a rare RPRO-00620).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from bench.admin_sql import STEPS  # noqa: E402  (the SQL of every table)
+
+DEFAULT_DATABASE = "contra_admin_bench"
+SIZES = {  # scale 1.0
+    "accounts": 20_000,
+    "products": 200,
+    "orders": 1_000_000,
+    "so_lines": 833_334,
+    "periods": 12,  # schedule rows per SO line
+    "journal": 2_000_000,
+    "inbound": 1_000_000,
+}
+TABLES = (  # emptied before a fresh load (CASCADE: invoices, returns … go too)
+    "orders_orderitem",
+    "orders_order",
+    "orders_pricebookentry",
+    "orders_pricebook",
+    "orders_product",
+    "orders_account",
+    "revenue_inboundline",
+    "revenue_inboundbatch",
+    "revenue_journalentry",
+    "revenue_schedulerow",
+    "revenue_contraentry",
+    "revenue_soline",
+    "revenue_revenuecontract",
+    "revenue_collectionrun",
+    "revenue_period",
+)
+BIG_TABLES = (
+    "orders_account",
+    "orders_product",
+    "orders_pricebookentry",
+    "orders_order",
+    "orders_orderitem",
+    "revenue_revenuecontract",
+    "revenue_soline",
+    "revenue_schedulerow",
+    "revenue_journalentry",
+    "revenue_inboundbatch",
+    "revenue_inboundline",
+    "revenue_period",
+)
+
+
+SEQUENCES = (
+    "orders_orderitem",
+    "orders_order",
+    "orders_account",
+    "orders_product",
+    "orders_pricebook",
+    "orders_pricebookentry",
+    "revenue_revenuecontract",
+    "revenue_soline",
+    "revenue_schedulerow",
+    "revenue_journalentry",
+    "revenue_inboundbatch",
+    "revenue_inboundline",
+)
+
+
+def bench_database_url(url: str, name: str) -> str:
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "bench/admin.py measures PostgreSQL only: set DATABASE_URL to a postgres URL, e.g. "
+            f"DATABASE_URL=postgres://postgres@127.0.0.1:5432/{DEFAULT_DATABASE} "
+            f"(got {url or 'nothing'!r})"
+        )
+    base = url.split("?", 1)[0].rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def database_ensure(url: str) -> None:
+    """Create the scratch database when missing (before Django connects to it)."""
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+            conn.execute(f'create database "{name}"')
+
+
+def sizes_for(scale: float) -> dict[str, int]:
+    sizes = {k: max(int(round(v * scale)), 1) for k, v in SIZES.items()}
+    sizes.update(periods=SIZES["periods"], accounts=max(sizes["accounts"], 20))
+    sizes["products"] = SIZES["products"]
+    return sizes
+
+
+def stored_sizes(cursor) -> dict[str, int]:
+    cursor.execute("SELECT to_regclass('bench_admin_sizes') IS NOT NULL")
+    if not cursor.fetchone()[0]:
+        return {}
+    cursor.execute("SELECT name, value FROM bench_admin_sizes")
+    return dict(cursor.fetchall())
+
+
+def counts(cursor) -> dict[str, int]:
+    out = {}
+    for table in BIG_TABLES:
+        cursor.execute(f"SELECT count(*) FROM {table}")
+        out[table] = cursor.fetchone()[0]
+    return out
+
+
+def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
+    """Load the data unless the database already holds these sizes. Returns the figures:
+    seconds per step and in all, row counts, database size."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        if not force and stored_sizes(cursor) == sizes:
+            return {"reused": True, "counts": counts(cursor), "steps": [], "seconds": 0.0}
+        cursor.execute("DROP TABLE IF EXISTS bench_admin_sizes")
+        cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    steps, started = [], time.perf_counter()
+    for label, table, statements in STEPS:
+        begun = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            for sql in statements:
+                cursor.execute(sql, sizes)
+        steps.append((label, table, time.perf_counter() - begun))
+        print(f"  {label:<34}{steps[-1][2]:>8.1f} s", flush=True)
+    begun = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in SEQUENCES:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
+        cursor.execute(
+            "INSERT INTO core_documentsequence (name, last_value) VALUES ('ORD', %s) "
+            "ON CONFLICT (name) DO UPDATE SET last_value = excluded.last_value",
+            [sizes["orders"]],
+        )
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        for table in BIG_TABLES:  # autovacuum may be off: visibility map and statistics
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    steps.append(("VACUUM ANALYZE", "", time.perf_counter() - begun))
+    print(f"  {'VACUUM ANALYZE':<34}{steps[-1][2]:>8.1f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_admin_sizes (name text PRIMARY KEY, value bigint)")
+        for name, value in sizes.items():
+            cursor.execute("INSERT INTO bench_admin_sizes VALUES (%s, %s)", [name, value])
+        found = counts(cursor)
+    return {
+        "reused": False,
+        "counts": found,
+        "steps": steps,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def database_size() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        return cursor.fetchone()[0]
+
+
+def report(result: dict) -> None:
+    if result["reused"]:
+        print("data: reused (same sizes already loaded; --force regenerates)")
+    else:
+        print(f"data: generated in {result['seconds']:.1f} s")
+    for table, n in result["counts"].items():
+        print(f"  {table:<34}{n:>12,}")
+    print(f"  database size {database_size()}")
+
+
+def setup(args) -> dict[str, int]:
+    """Point Django at the scratch database (created when missing) and set it up."""
+    url = bench_database_url(os.environ.get("DATABASE_URL", ""), args.database)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("CONTRA_VAR_DIR", "/tmp/contra-admin-bench")
+    database_ensure(url)
+    import django
+
+    django.setup()
+    return sizes_for(args.scale)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", default=DEFAULT_DATABASE, help="scratch database name")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the sizes (1.0: 1M orders …)"
+    )
+    parser.add_argument("--force", action="store_true", help="regenerate even when loaded")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args()
+    sizes = setup(args)
+    report(generate(sizes, force=args.force))
+
+
+if __name__ == "__main__":
+    main()
