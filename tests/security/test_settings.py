@@ -39,7 +39,15 @@ def run(*args: str, settings: str = PRODUCTION, **env: str) -> subprocess.Comple
     environ = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS")
+        # a deployment's environment: none of the dev knobs, nor the async-unsafe switch
+        # the browser tests set in this process (check --deploy refuses it, async.E001)
+        if k
+        not in (
+            "DJANGO_SECRET_KEY",
+            "DJANGO_DEBUG",
+            "DJANGO_ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        )
     }
     environ |= {"DJANGO_SETTINGS_MODULE": settings, **env}
     return subprocess.run(
