@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.RejectNulMiddleware",  # bad input: 400, not a DataError on PostgreSQL
 ]
 
 ROOT_URLCONF = "config.urls"

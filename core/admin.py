@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import admin_thirdparty  # noqa: F401  (auth and Celery admins, hardened)
 from .models import AuditEvent
 
 

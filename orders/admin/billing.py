@@ -7,13 +7,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
+from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import FSMTransitionGuardMixin
 
@@ -188,7 +188,7 @@ class DocumentAdmin(
 
     def print_view(self, request, object_id):
         """A clean standalone page (no admin chrome) that prints on A4 and Letter."""
-        doc = get_object_or_404(self.model.objects.select_related("account", "order"), pk=object_id)
+        doc = object_or_404(self.model.objects.select_related("account", "order"), object_id)
         if not self.has_view_or_change_permission(request, doc):
             raise PermissionDenied
         lines = list(doc.lines.select_related(*self.print_related).order_by("line_number"))

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
+
+from core.admin_objects import SafeAutocompleteSelect, is_key
 
 from ..models import OrderItem, Product
 from ..services import order_item_problems
@@ -23,7 +24,7 @@ def plain_related_widget(formfield):
     return formfield
 
 
-class PrefetchedAutocompleteSelect(AutocompleteSelect):
+class PrefetchedAutocompleteSelect(SafeAutocompleteSelect):
     """Autocomplete whose selected option comes from a dict the formset filled in one
     query, instead of one query per row (Django's widget asks the database per form)."""
 
@@ -46,6 +47,8 @@ class OrderItemFormSet(BaseInlineFormSet):
     def forms(self):
         forms = super().forms
         chosen = {str(f["product"].value()) for f in forms if f["product"].value()}
+        pk = Product._meta.pk
+        chosen = {value for value in chosen if is_key(pk, value)}  # not 'abc': not a 500
         products = {str(p.pk): p for p in Product.objects.filter(pk__in=chosen)}
         for form in forms:
             widget = form.fields["product"].widget

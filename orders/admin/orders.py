@@ -9,13 +9,13 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
+from core.admin_objects import SafeChoicesAdminMixin, object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
 
@@ -73,7 +73,11 @@ class OrderKindFilter(admin.ChoicesFieldListFilter):
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderServicesAdminMixin, OrderReductionViewsMixin, FSMAdminMixin, admin.ModelAdmin
+    OrderServicesAdminMixin,
+    OrderReductionViewsMixin,
+    FSMAdminMixin,
+    SafeChoicesAdminMixin,
+    admin.ModelAdmin,
 ):
     """Standard and change orders. Reduction orders have their own admin (R, C rules)."""
 
@@ -313,7 +317,7 @@ class OrderAdmin(
 
     # --- partial fulfilment (O6) ----------------------------------------------------
     def fulfil_items_view(self, request, object_id):
-        order = get_object_or_404(Order, pk=object_id)
+        order = object_or_404(Order, object_id)
         if not request.user.has_perm("orders.fulfil_order"):
             raise PermissionDenied
         change_url = reverse("admin:orders_order_change", args=[order.pk])

@@ -8,11 +8,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 
 from ..forms import CancelProductForm, ReductionForm
@@ -138,7 +138,7 @@ class OrderReductionViewsMixin:
         """R1: 403 without the permission; R2: a message when the order can't be reduced."""
         if not request.user.has_perm(permission):
             raise PermissionDenied
-        order = get_object_or_404(Order, pk=object_id, kind=OrderKind.STANDARD)
+        order = object_or_404(Order, object_id, kind=OrderKind.STANDARD)
         if not self.has_view_or_change_permission(request, order):
             raise PermissionDenied
         if is_reducible(order):

@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from core.admin_objects import SafeChoicesAdminMixin
+
 from ..models import Account, Order, OrderKind, PriceBook, PriceBookEntry, Product
 
 LATEST_ORDERS = 20
@@ -104,7 +106,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("name", "sku")
 
 
-class PriceBookEntryInline(admin.TabularInline):
+class PriceBookEntryInline(SafeChoicesAdminMixin, admin.TabularInline):
     model = PriceBookEntry
     extra = 1
     autocomplete_fields = ("product",)
@@ -127,7 +129,7 @@ class PriceBookAdmin(admin.ModelAdmin):
 
 
 @admin.register(PriceBookEntry)
-class PriceBookEntryAdmin(admin.ModelAdmin):
+class PriceBookEntryAdmin(SafeChoicesAdminMixin, admin.ModelAdmin):
     list_display = ("product", "price_book", "list_price", "is_active")
     list_filter = ("price_book", "list_price_currency", "is_active")
     list_select_related = ("product", "price_book")

@@ -153,9 +153,11 @@ class ReturnProcessingAdmin(admin.ModelAdmin):
     # --- page -----------------------------------------------------------------------
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
-        if object_id and str(object_id).isdigit():
+        # get_object: an id that is not one ('abc', thirty digits) is "not found", not a 500
+        processing = self.get_object(request, object_id) if object_id else None
+        if processing is not None:
             extra_context["processed_lines"] = list(
-                ReturnOrderLine.objects.filter(processing_id=object_id)
+                ReturnOrderLine.objects.filter(processing=processing)
                 .select_related("product", "return_order", "order_item__order")
                 .order_by("line_number")
             )

@@ -8,10 +8,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
 
@@ -292,7 +292,7 @@ class SoLineAdmin(ReadOnlyAdmin):
         """S10 hold / release / change revenue dates, through revenue.services.manual."""
         if not self.has_manage_schedule_permission(request):
             raise PermissionDenied
-        line = get_object_or_404(self.get_queryset(request), pk=object_id)
+        line = object_or_404(self.get_queryset(request), object_id)
         title, label, service = MANUAL[kind]
         change_url = reverse("admin:revenue_soline_change", args=[line.pk])
         form_class = DatesChangeForm if kind == "dates" else ReasonForm

@@ -11,11 +11,11 @@ from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django_fsm.admin import FSMAdminMixin
 
+from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import FSMTransitionGuardMixin
 
@@ -218,12 +218,23 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
         if not self.has_close_permission(request):
             raise PermissionDenied
         changelist = reverse("admin:revenue_period_changelist")
-        if request.method == "POST":
-            period_id = request.POST.get("period", "")
-            if period_id.isdigit():
-                self._close(request, int(period_id))
-            return HttpResponseRedirect(changelist)
         period = Period.objects.filter(status=Period.Status.OPEN).first()
+        if request.method == "POST":
+            # the page closes the open period (an earlier one: the service says it is
+            # already after it); a later value (thirty digits) would close every period up
+            # to it, past December 2999
+            posted = request.POST.get("period", "")
+            number = posted.isascii() and posted.isdigit() and len(posted) <= 12
+            if period is not None and number and int(posted) <= period.pk:
+                self._close(request, int(posted))
+            else:
+                self.message_user(
+                    request,
+                    f"S2: {posted[:20]!r} is not the open period "
+                    f"({period.label if period else 'none is open'}): nothing was closed.",
+                    messages.ERROR,
+                )
+            return HttpResponseRedirect(changelist)
         if period is None:
             self.message_user(request, "S1: no open period to close.", messages.ERROR)
             return HttpResponseRedirect(changelist)
@@ -276,7 +287,7 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
         )
 
     def gl_view(self, request, object_id):
-        period = get_object_or_404(Period, pk=object_id)
+        period = object_or_404(Period, object_id)
         if not self.has_view_permission(request, period):
             raise PermissionDenied
         if not period.gl_file:

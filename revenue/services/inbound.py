@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
-import json
-import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import IO, Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -18,102 +15,12 @@ from core.services import audit_record
 from ..models import InboundBatch, InboundLine
 from ..models.choices import LineStatus, TranType
 from .bulk import instances_insert
+from .inbound_read import DUPLICATES, UNSTORABLE, row_storable, value_storable
+from .inbound_read import InboundFileRefused as InboundFileRefused  # read there, staged here
+from .inbound_read import inbound_rows_read as inbound_rows_read
 from .parsing import COLUMNS, FIELD_OF, PARSE_ERROR, derive_keys, parse_row
 
 STAGE_CHUNK = 2000
-
-
-class InboundFileRefused(ValueError):
-    """The file as a whole is not CSV or JSON: nothing was staged."""
-
-
-# --- reading files ---------------------------------------------------------------------------
-
-
-def inbound_rows_read(*, stream: IO[bytes], filename: str = "") -> Iterator[dict[str, Any]]:
-    """Rows of a CSV (header row, UTF-8) or JSON (array of objects) file, streamed.
-
-    Raises InboundFileRefused with a one-line message when the file is neither.
-    """
-    head = stream.read(4096)
-    if isinstance(head, str):
-        raise InboundFileRefused("open the file in binary mode")
-    text_head = head.lstrip(codecs.BOM_UTF8).lstrip()
-    if not text_head:
-        raise InboundFileRefused(f"{filename or 'the file'} is empty")
-    if text_head[:1] in (b"[", b"{"):
-        return _json_rows(head + stream.read(), filename)
-    if b"\x00" in head:
-        raise InboundFileRefused(
-            f"{filename or 'the file'} is not a CSV or JSON file (it looks binary)"
-        )
-    return _csv_rows(head, stream, filename)
-
-
-def _json_rows(data: bytes, filename: str) -> Iterator[dict[str, Any]]:
-    name = filename or "the file"
-    try:
-        parsed = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise InboundFileRefused(f"{name} is not valid JSON: {problem}") from None
-    if not isinstance(parsed, list):
-        raise InboundFileRefused(f"{name}: JSON must be an array of objects, one per line")
-    for index, item in enumerate(parsed, start=1):
-        yield item if isinstance(item, dict) else {"__value__": item, "__row__": index}
-
-
-def _csv_rows(head: bytes, stream: IO[bytes], filename: str) -> Iterator[dict[str, Any]]:
-    name = filename or "the file"
-
-    def chunks():
-        yield head
-        while block := stream.read(1 << 20):
-            yield block
-
-    decoder = codecs.iterdecode(chunks(), "utf-8-sig")
-
-    def lines():
-        buffer = ""
-        try:
-            for piece in decoder:
-                buffer += piece
-                *complete, buffer = buffer.split("\n")
-                for line in complete:
-                    yield line + "\n"
-        except UnicodeDecodeError as problem:
-            raise InboundFileRefused(f"{name} is not UTF-8 text: {problem.reason}") from None
-        if buffer:
-            yield buffer
-
-    reader = csv.reader(lines())
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InboundFileRefused(f"{name} is empty") from None
-    header = [h.strip() for h in header]
-    if "TRAN_TYPE" not in header:
-        raise InboundFileRefused(
-            f"{name} is not an inbound CSV: the header row has no TRAN_TYPE column"
-        )
-    width = len(header)
-    try:
-        yield from _csv_records(reader, header, width)
-    except csv.Error as problem:
-        raise InboundFileRefused(
-            f"{name} is not a readable CSV file near line {reader.line_num}: {problem}"
-        ) from None
-
-
-def _csv_records(reader, header: list[str], width: int) -> Iterator[dict[str, Any]]:
-    for values in reader:
-        if not values or not any(v.strip() for v in values):
-            continue
-        row = dict(zip(header, values, strict=False))
-        if len(values) > width:
-            row["__extra__"] = values[width:]
-        elif len(values) < width:
-            row["__missing__"] = header[len(values) :]
-        yield row
 
 
 # --- staging ---------------------------------------------------------------------------------
@@ -122,15 +29,22 @@ def _csv_records(reader, header: list[str], width: int) -> Iterator[dict[str, An
 def _line_from(parsed, *, batch: InboundBatch, row_number: int) -> InboundLine:
     errors = list(parsed.errors)
     raw = parsed.raw
+    # the markers are the readers'; a sender may use the same keys, so any type is read
     if "__extra__" in raw:
-        errors.append(_shape_error(f"row has {len(raw['__extra__'])} more values than the header"))
+        errors.append(
+            _shape_error(f"row has {_count(raw['__extra__'])} more values than the header")
+        )
     if "__missing__" in raw:
-        errors.append(_shape_error(f"row ends before {', '.join(raw['__missing__'])}"))
+        errors.append(_shape_error(f"row ends before {_names(raw['__missing__'])}"))
     if "__value__" in raw:
-        errors.append(_shape_error("JSON item is not an object"))
-    if NUL_COLUMNS in raw:
-        columns = ", ".join(raw[NUL_COLUMNS])
-        errors.append(_shape_error(f"{columns}: contains a NUL byte (kept as {NUL_SHOWN})"))
+        errors.append(_shape_error("the row is not an object of column: value pairs"))
+    duplicates = raw.get(DUPLICATES)
+    for column in duplicates if isinstance(duplicates, dict) else ():
+        if column in COLUMNS:
+            given = _names(duplicates[column])
+            errors.append(_shape_error(f"{column}: given more than once ({given})", column))
+    for column, problem in _problems_of(raw.get(UNSTORABLE)):
+        errors.append(_shape_error(f"{column}: {problem}", column if column in COLUMNS else ""))
     line = InboundLine(batch=batch, row_number=row_number, raw=raw, **parsed.values)
     line.parse_errors = errors
     if errors:
@@ -138,8 +52,24 @@ def _line_from(parsed, *, batch: InboundBatch, row_number: int) -> InboundLine:
     return line
 
 
-def _shape_error(message: str) -> dict[str, str]:
-    return {"code": PARSE_ERROR, "rule": "I2", "field": "", "message": message}
+def _shape_error(message: str, field: str = "") -> dict[str, str]:
+    return {"code": PARSE_ERROR, "rule": "I2", "field": field, "message": message}
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 1
+
+
+def _names(value: Any) -> str:
+    """Column names or values of a marker, for a message (long values cut)."""
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(v if len(v) <= 40 else f"{v[:39]}…" for v in map(str, values))
+
+
+def _problems_of(value: Any) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return [] if value is None else [(UNSTORABLE, str(value))]
+    return [(str(column), str(problem)) for column, problem in value.items()]
 
 
 def _stop(line: InboundLine, errors: list[dict]) -> None:
@@ -159,13 +89,13 @@ def inbound_stage(
     with transaction.atomic():
         batch = InboundBatch.objects.create(
             source=source,
-            filename=filename[:255],
+            filename=value_storable(str(filename))[0][:255],
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         count = errors = 0
         chunk: list[InboundLine] = []
         for count, raw in enumerate(rows, start=1):
-            line = _line_from(parse_row(_jsonable(raw)), batch=batch, row_number=count)
+            line = _line_from(parse_row(row_storable(raw)), batch=batch, row_number=count)
             errors += bool(line.parse_errors)
             chunk.append(line)
             if len(chunk) >= STAGE_CHUNK:
@@ -198,45 +128,6 @@ def _lines_insert(lines: list[InboundLine]) -> None:
     instances_insert(model=InboundLine, objects=lines, fields=fields)
 
 
-NUL = "\x00"
-NUL_SHOWN = "\ufffd"  # what a NUL becomes: no database text column can hold one
-
-
-def _without_nul(value):
-    """``value`` with every NUL in its strings (at any depth) shown as U+FFFD, and whether
-    there was one."""
-    if isinstance(value, str):
-        return (value.replace(NUL, NUL_SHOWN), True) if NUL in value else (value, False)
-    if isinstance(value, list):
-        parts = [_without_nul(v) for v in value]
-        return [p for p, _ in parts], any(found for _, found in parts)
-    if isinstance(value, dict):
-        parts = {_without_nul(k)[0]: _without_nul(v) for k, v in value.items()}
-        found = any(NUL in str(k) for k in value) or any(f for _, f in parts.values())
-        return {k: v for k, (v, _) in parts.items()}, found
-    return value, False
-
-
-def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
-    """Keep the row as received; values JSON cannot hold become their text. A NUL byte,
-    which no database text column holds, becomes U+FFFD (the line is stopped, I2)."""
-    out = {}
-    for key, value in raw.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = repr(value)  # 1e400 arrives as inf: keep it as text
-        elif not (value is None or isinstance(value, str | int | float | bool | list | dict)):
-            value = str(value)
-        key, key_nul = _without_nul(str(key))
-        value, value_nul = _without_nul(value)
-        if key_nul or value_nul:
-            out.setdefault(NUL_COLUMNS, []).append(key)
-        out[key] = value
-    return out
-
-
-NUL_COLUMNS = "__nul__"
-
-
 def inbound_file_stage(*, stream: IO[bytes], filename: str, source: str, actor=None):
     """Read and stage a whole file; InboundFileRefused when it is not CSV/JSON at all."""
     rows = inbound_rows_read(stream=stream, filename=filename)
@@ -262,6 +153,7 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
         for name, value in changes.items():
             if name not in EDITABLE_FIELDS:
                 raise ValueError(f"{name} is not an editable staging field")
+            value = _edited_value(name, value)
             if getattr(line, name) != value:
                 before[name] = getattr(line, name)
                 setattr(line, name, value)
@@ -287,6 +179,25 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
             },
         )
     return line
+
+
+def _edited_value(name: str, value: Any) -> Any:
+    """I4: ``value`` as the column holds it, or a ValidationError naming the column (a
+    value of another type, one the column refuses, a NUL no database text holds)."""
+    field = InboundLine._meta.get_field(name)
+    problem = value_storable(value)[1] if isinstance(value, str) else ""
+    if problem:
+        raise ValidationError({name: f"{field.verbose_name}: {problem}"})
+    try:
+        return field.clean(value, None)
+    except ValidationError as invalid:
+        raise ValidationError(
+            {name: [f"{field.verbose_name}: {message}" for message in invalid.messages]}
+        ) from None
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValidationError(
+            {name: f"{field.verbose_name}: {value!r:.60} is not a {field.get_internal_type()}"}
+        ) from None
 
 
 def _requeue(line: InboundLine) -> None:

@@ -64,9 +64,12 @@ FLAG_COLUMNS = ("CANCEL_FLAG", "RETURN_FLAG", "RORD_REVIEW_COMPLETED")
 # the typed model field of each column
 FIELD_OF = {column: column.lower() for column in COLUMNS}
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-MAX_DIGITS_BEFORE_POINT = 14
+# ASCII digits only: \d alone also matches other scripts' digits, which Decimal reads
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+# staging columns are numeric(20, 6); SQLite reads them back through a float (15
+# significant digits), which rounds 99999999999999.99 up to 15 digits before the point
+MAX_DIGITS_BEFORE_POINT = 13
 TYPE_VALUES = ", ".join(TranType.values)
 METHOD_VALUES = ", ".join(RevMethod.values)
 
@@ -91,26 +94,33 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """A received value as an error message quotes it: long ones cut (the raw row has all)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def _parse_date(text: str) -> date:
     if not _DATE.match(text):
-        raise ValueError(f"'{text}' is not a date in YYYY-MM-DD form")
+        raise ValueError(f"'{_shown(text)}' is not a date in YYYY-MM-DD form")
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a calendar date") from None
+        raise ValueError(f"'{_shown(text)}' is not a calendar date") from None
 
 
 def _parse_decimal(text: str) -> Decimal:
     if not _DECIMAL.match(text):
-        raise ValueError(f"'{text}' is not a decimal number (digits and '.')")
+        raise ValueError(f"'{_shown(text)}' is not a decimal number (digits and '.')")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"'{text}' is not a decimal number") from None
+        raise ValueError(f"'{_shown(text)}' is not a decimal number") from None
     if number.adjusted() >= MAX_DIGITS_BEFORE_POINT:
-        raise ValueError(f"'{text}' is too large")
+        raise ValueError(
+            f"'{_shown(text)}' is too large (at most {MAX_DIGITS_BEFORE_POINT} digits before '.')"
+        )
     if -number.as_tuple().exponent > 6:
-        raise ValueError(f"'{text}' has more than 6 decimal places")
+        raise ValueError(f"'{_shown(text)}' has more than 6 decimal places")
     return number
 
 
@@ -124,7 +134,7 @@ def parse_row(raw: dict[str, Any]) -> ParsedRow:
     if not tran_type:
         row.error("TRAN_TYPE", f"is required (one of {TYPE_VALUES})")
     elif tran_type not in TranType.values:
-        row.error("TRAN_TYPE", f"'{text['TRAN_TYPE']}' is not one of {TYPE_VALUES}")
+        row.error("TRAN_TYPE", f"'{_shown(text['TRAN_TYPE'])}' is not one of {TYPE_VALUES}")
     values["tran_type"] = tran_type if tran_type in TranType.values else ""
 
     for column, size in TEXT_COLUMNS.items():
@@ -152,7 +162,7 @@ def parse_row(raw: dict[str, Any]) -> ParsedRow:
         values[FIELD_OF[column]] = ""
         if code:
             if len(code) != 3 or code not in CURRENCIES:
-                row.error(column, f"'{text[column]}' is not an ISO 4217 currency code")
+                row.error(column, f"'{_shown(text[column])}' is not an ISO 4217 currency code")
             else:
                 values[FIELD_OF[column]] = code
     for column in FLAG_COLUMNS:
@@ -161,13 +171,13 @@ def parse_row(raw: dict[str, Any]) -> ParsedRow:
         if flag in ("Y", "N", ""):
             values[FIELD_OF[column]] = flag
         else:
-            row.error(column, f"'{text[column]}' is not Y, N or empty")
+            row.error(column, f"'{_shown(text[column])}' is not Y, N or empty")
     if not values["rord_review_completed"]:
         values["rord_review_completed"] = "N"
 
     method = text["REV_METHOD"].upper()
     if method and method not in RevMethod.values:
-        row.error("REV_METHOD", f"'{text['REV_METHOD']}' is not one of {METHOD_VALUES}")
+        row.error("REV_METHOD", f"'{_shown(text['REV_METHOD'])}' is not one of {METHOD_VALUES}")
         method = ""
     values["rev_method"] = method or (RevMethod.RATABLE_DAILY if tran_type == "SO" else "")
 
