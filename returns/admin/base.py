@@ -4,8 +4,6 @@ service (an unknown transition is a message, never a 500), typed-value list filt
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -16,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.exceptions import BusinessRuleRefused
 from orders.admin.common import admin_link, badge, message_refusal
+from orders.admin.filters import InputFilter, accounts_matching
 
 from ..models import ReturnReason
 from ..selectors import return_orders_with_reason
@@ -120,37 +119,6 @@ class ServiceTransitionsMixin:
         return False  # documents are canceled or voided, never deleted
 
 
-class InputFilter(admin.SimpleListFilter):
-    """A list filter that takes a typed value (a text box), for foreign keys with too
-    many rows to list as choices."""
-
-    template = "admin/returns/input_filter.html"
-    placeholder = ""
-
-    def lookups(self, request, model_admin):
-        return [("", "")]  # shown always; the template draws the box
-
-    def get_facet_counts(self, pk_attname, filtered_qs):
-        return {}
-
-    def text(self) -> str:
-        return (self.value() or "").strip()[:100]
-
-    def choices(self, changelist):
-        """One choice: the other filters' parameters, kept as hidden inputs."""
-        others = [
-            (key, value) for key, value in changelist.params.items() if key != self.parameter_name
-        ]
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "All",
-            "query_parts": others,
-            "value": self.value() or "",
-            "placeholder": self.placeholder,
-        }
-
-
 def order_number_q(text: str, prefix: str = "order__") -> Q:
     """An order by its number (ORD-000123, any case), or by its last digits (123)."""
     if text.isdigit():
@@ -170,9 +138,6 @@ class OrderNumberFilter(InputFilter):
         return queryset.filter(order_number_q(text)) if text else queryset
 
 
-ACCOUNT_NUMBER = re.compile(r"^[A-Za-z]+-\d+$")
-
-
 class AccountFilter(InputFilter):
     title = "account"
     parameter_name = "account_q"
@@ -180,11 +145,7 @@ class AccountFilter(InputFilter):
 
     def queryset(self, request, queryset):
         text = self.text()
-        if not text:
-            return queryset
-        if ACCOUNT_NUMBER.match(text):
-            return queryset.filter(account__number__iexact=text)
-        return queryset.filter(Q(account__name__icontains=text) | Q(account__number__iexact=text))
+        return queryset.filter(account__in=accounts_matching(text)) if text else queryset
 
 
 class ReasonFilter(admin.SimpleListFilter):
