@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.admin_sql import STEPS  # noqa: E402  (the SQL of every table)
+from bench.pgdb import bench_database_url, database_ensure  # noqa: E402
 
 DEFAULT_DATABASE = "contra_admin_bench"
 SIZES = {  # scale 1.0
@@ -97,27 +98,6 @@ SEQUENCES = (
     "revenue_inboundbatch",
     "revenue_inboundline",
 )
-
-
-def bench_database_url(url: str, name: str) -> str:
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench/admin.py measures PostgreSQL only: set DATABASE_URL to a postgres URL, e.g. "
-            f"DATABASE_URL=postgres://postgres@127.0.0.1:5432/{DEFAULT_DATABASE} "
-            f"(got {url or 'nothing'!r})"
-        )
-    base = url.split("?", 1)[0].rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def database_ensure(url: str) -> None:
-    """Create the scratch database when missing (before Django connects to it)."""
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
-            conn.execute(f'create database "{name}"')
 
 
 def sizes_for(scale: float) -> dict[str, int]:
@@ -215,7 +195,9 @@ def report(result: dict) -> None:
 
 def setup(args) -> dict[str, int]:
     """Point Django at the scratch database (created when missing) and set it up."""
-    url = bench_database_url(os.environ.get("DATABASE_URL", ""), args.database)
+    url = bench_database_url(
+        os.environ.get("DATABASE_URL", ""), args.database, script="bench/admin.py"
+    )
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("CONTRA_VAR_DIR", "/tmp/contra-admin-bench")
     database_ensure(url)

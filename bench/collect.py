@@ -45,6 +45,7 @@ from bench.collect_report import (  # noqa: E402
     scalar,
 )
 from bench.collect_workers import DEFAULT_BROKER, workers_collect  # noqa: E402
+from bench.pgdb import bench_database_url, database_ensure  # noqa: E402
 
 # TRUNCATE … CASCADE: every table that points at one of these is emptied too
 REVENUE_TABLES = (
@@ -79,26 +80,6 @@ seconds = time.perf_counter() - started
 print(json.dumps({"returncode": child.returncode, "stdout": child.stdout,
                   "stderr": child.stderr, "seconds": seconds}))
 """
-
-
-def bench_database_url(url: str, name: str) -> str:
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "bench/collect.py measures PostgreSQL only: set DATABASE_URL to a postgres URL, "
-            "e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/contra_bench "
-            f"(got {url or 'nothing'!r})"
-        )
-    base = url.split("?", 1)[0].rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
-            conn.execute(f'create database "{name}"')
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -280,12 +261,14 @@ def _collect_child(launcher, args) -> tuple[float, float, str]:
 def main() -> None:
     args = _arguments()
     sys.stdout.reconfigure(line_buffering=True)  # figures appear as they are measured
-    url = bench_database_url(os.environ.get("DATABASE_URL", ""), args.database)
+    url = bench_database_url(
+        os.environ.get("DATABASE_URL", ""), args.database, script="bench/collect.py"
+    )
     os.environ["DATABASE_URL"] = url
     launcher = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
-    ensure_database(url)
+    database_ensure(url)
 
     import django
 

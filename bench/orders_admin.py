@@ -25,17 +25,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 if not os.environ.get("DATABASE_URL"):
     os.environ["CONTRA_VAR_DIR"] = tempfile.mkdtemp(prefix="contra-bench-")
 
+from bench.pgdb import database_ensure  # noqa: E402
+
 
 def ensure_postgres_database() -> None:
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname=%s", [name]).fetchone():
-            conn.execute(f'create database "{name}"')
+    if url.startswith("postgres"):
+        database_ensure(url)
 
 
 def main() -> None:
