@@ -208,8 +208,13 @@ def _contract_key(line: InboundLine, known: dict[str, str]) -> str | None:
     if line.ref_line_id in known:
         return known[line.ref_line_id]
     if line.tran_type == "SO" and line.ref_line_id:
-        return line.rc_key or line.so_num or line.so_line_id
+        return _new_contract_key(line.rc_key, line.so_num, line.so_line_id)
     return None
+
+
+def _new_contract_key(rc_key: str, so_num: str, so_line_id: str) -> str:
+    """The contract a new SO line opens: its RC_KEY, else its SO, else itself."""
+    return rc_key or so_num or so_line_id
 
 
 def _contracts_prepare(*, phase, cursor: int, size: int) -> None:
@@ -226,7 +231,7 @@ def _contracts_prepare(*, phase, cursor: int, size: int) -> None:
         .order_by("pk")
         .values_list("rc_key", "so_num", "so_line_id")[: 2 * size]
     )
-    keys = {rc_key or so_num or so_line_id for rc_key, so_num, so_line_id in rows}
+    keys = {_new_contract_key(*row) for row in rows}
     keys -= set(
         SoLine.objects.filter(so_line_id__any=[row[2] for row in rows]).values_list(
             "contract__rc_key", flat=True
