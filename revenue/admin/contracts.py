@@ -4,7 +4,7 @@ allocation and carve, totals per currency and a chart of net ESP against allocat
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -92,8 +92,8 @@ class RevenueContractAdmin(ReadOnlyAdmin):
     change_form_template = "admin/revenue/revenuecontract/change_form.html"
     change_list_template = "admin/revenue/revenuecontract/change_list.html"
     list_display = ("rc_key", "line_count", "net_esp", "allocated", "carve", "created_at")
-    search_fields = ("rc_key", "lines__so_line_id")
-    search_help_text = "RC_KEY or one of its SO_LINE_IDs."
+    search_fields = ("rc_key",)  # see get_search_results
+    search_help_text = "RC_KEY or one of its SO_LINE_IDs, whole or its beginning."
     show_full_result_count = False  # hundreds of thousands of contracts: core.paginator
     paginator = EstimatedCountPaginator
     fields = (("rc_key", "created_at"), "lines_link")
@@ -109,6 +109,25 @@ class RevenueContractAdmin(ReadOnlyAdmin):
         )
         count = Coalesce(Subquery(lines, output_field=IntegerField()), 0)
         return super().get_queryset(request).annotate(_lines=count)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Contracts whose RC_KEY or one of whose SO_LINE_IDs starts with the term, as typed
+        or in capitals: both read through the keys' pattern indexes (a contains-search
+        over both joined read every contract and line: a second with 277k contracts)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        keys, lines = Q(), Q()
+        for prefix in dict.fromkeys((term, term.upper())):
+            keys |= Q(rc_key__startswith=prefix)
+            lines |= Q(so_line_id__startswith=prefix)
+        matching = (
+            RevenueContract.objects.filter(keys)
+            .order_by()
+            .values("pk")
+            .union(SoLine.objects.filter(lines).order_by().values("contract_id"))
+        )
+        return queryset.filter(pk__in=matching), False
 
     # --- list: sums per page in one query ------------------------------------------------
     def get_changelist(self, request, **kwargs):

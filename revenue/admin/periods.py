@@ -43,6 +43,17 @@ def balance_from_json(rows: list[dict]) -> list[CurrencyTotal]:
     return list(totals.values())
 
 
+def _closed_totals(rows: list[dict]) -> tuple[int, list[tuple[str, str]]]:
+    """Entries and debits per currency from a kept trial balance: each entry is counted
+    on its debit and its credit row (``n``), and its amount is one debit (S3)."""
+    debits: dict[str, Decimal] = defaultdict(Decimal)
+    sides = 0
+    for row in rows:
+        debits[row["currency"]] += Decimal(row["dr"])
+        sides += row["n"]
+    return sides // 2, [(amount_text(debits[c], c), c) for c in sorted(debits)]
+
+
 @admin.register(Period)
 class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
     fsm_fields = ["status"]
@@ -88,9 +99,13 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
         return AttachingChangeList
 
     def attach_page(self, rows) -> None:
-        """Entry counts and totals per currency of the page's periods: one query."""
+        """Entry counts and totals per currency of the page's periods. A closed period's
+        come from the trial balance kept at its close (nothing is booked into it again,
+        S1), the others' from one query (summing every period's entries took 300 ms with
+        2M entries)."""
+        live = [p.pk for p in rows if p.status != Period.Status.CLOSED]
         sums = (
-            JournalEntry.objects.filter(period__in=[p.pk for p in rows])
+            JournalEntry.objects.filter(period__any=live)
             .values_list("period", "amount_currency")
             .annotate(n=Count("pk"), total=Sum("amount"))
             .order_by("period", "amount_currency")
@@ -100,6 +115,8 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
             counts[period] += n
             totals[period].append((amount_text(total, currency), currency))
         for row in rows:
+            if row.status == Period.Status.CLOSED:
+                counts[row.pk], totals[row.pk] = _closed_totals(row.trial_balance)
             row._entries, row._totals = counts[row.pk], totals[row.pk]
 
     @admin.display(description="period", ordering="id")

@@ -144,6 +144,12 @@ class InboundLine(models.Model):
                 condition=~Q(status="COLLECTED"),
             ),
             models.Index(fields=["batch", "line_key"], name="inbound_batch_key"),
+            # a batch's new and stopped lines (admin: the batch list's counts)
+            models.Index(
+                fields=["batch", "status"],
+                name="inbound_open_batch",
+                condition=~Q(status="COLLECTED"),
+            ),
             models.Index(fields=["tran_type", "line_key"], name="inbound_type_key"),
             # lines still to look at, by type; collected lines (nearly all) stay out of it,
             # so that marking a line collected does not insert into it
