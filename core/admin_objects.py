@@ -1,11 +1,12 @@
 """Ids that reach the admin from a URL or a form: one that is not an id of the model is
-"not found" or a field error, never a 500."""
+"not found" or a field error, never a 500; the object a custom page acts on is one the
+user may view or change."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -22,6 +23,21 @@ def object_or_404(queryset, object_id, **filters):
         return get_object_or_404(queryset, pk=object_id, **filters)
     except (ValueError, TypeError, OverflowError, ValidationError):
         raise Http404(f"No object with the id {str(object_id)[:40]!r}.") from None
+
+
+def admin_object_for_page(model_admin, request, object_id, *, permission: str, queryset=None):
+    """The object a custom admin page (*Record fulfilment…*, *Hold revenue*…) acts on.
+    Its own permission is not enough, as on Django's change pages the user must also be
+    allowed to view or change the object: 403 without either, 404 for an id that is not
+    one (checked after the page's permission, so the ids are not probed through it)."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    if queryset is None:
+        queryset = model_admin.get_queryset(request)
+    obj = object_or_404(queryset, object_id)
+    if not model_admin.has_view_or_change_permission(request, obj):
+        raise PermissionDenied
+    return obj
 
 
 def is_key(field, value) -> bool:

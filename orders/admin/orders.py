@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -15,7 +14,7 @@ from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
-from core.admin_objects import SafeChoicesAdminMixin, object_or_404
+from core.admin_objects import SafeChoicesAdminMixin, admin_object_for_page
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
 
@@ -317,9 +316,9 @@ class OrderAdmin(
 
     # --- partial fulfilment (O6) ----------------------------------------------------
     def fulfil_items_view(self, request, object_id):
-        order = object_or_404(Order, object_id)
-        if not request.user.has_perm("orders.fulfil_order"):
-            raise PermissionDenied
+        order = admin_object_for_page(
+            self, request, object_id, permission="orders.fulfil_order", queryset=Order.objects
+        )
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         if order.status != OrderStatus.ACTIVATED:
             self.message_user(

@@ -5,13 +5,12 @@ chart, what each reduction reversed, the contra AR entries and the manual action
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin_objects import object_or_404
+from core.admin_objects import admin_object_for_page
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
 
@@ -290,9 +289,7 @@ class SoLineAdmin(ReadOnlyAdmin):
 
     def manual_view(self, request, object_id, kind):
         """S10 hold / release / change revenue dates, through revenue.services.manual."""
-        if not self.has_manage_schedule_permission(request):
-            raise PermissionDenied
-        line = object_or_404(self.get_queryset(request), object_id)
+        line = admin_object_for_page(self, request, object_id, permission="revenue.manage_schedule")
         title, label, service = MANUAL[kind]
         change_url = reverse("admin:revenue_soline_change", args=[line.pk])
         form_class = DatesChangeForm if kind == "dates" else ReasonForm

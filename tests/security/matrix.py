@@ -263,7 +263,8 @@ CUSTOM: dict[str, Custom] = {
     "revenue_journalentry_export": Custom((see("revenue.journalentry"),)),
     **{
         f"revenue_soline_{kind}": Custom(
-            (("revenue.manage_schedule",),), obj("revenue.SoLine", "SO line")
+            (("revenue.manage_schedule",), see("revenue.soline")),
+            obj("revenue.SoLine", "SO line"),
         )
         for kind in ("hold", "release", "dates")
     },
