@@ -127,3 +127,30 @@ def test_development_settings_stay_debug_on_for_make_run():
     code = "import config.settings as s; print(s.DEBUG, s.SECRET_KEY == '' )"
     done = run("-c", code, settings="config.settings")
     assert done.stdout.split() == ["True", "False"]
+
+
+def readme_row(variable: str) -> list[str]:
+    """The cells of ``variable``'s row in README.md's configuration table."""
+    for line in (ROOT / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0] == f"`{variable}`":
+            return cells
+    raise AssertionError(f"README.md's configuration table has no row for {variable}")
+
+
+def test_readme_gives_the_debug_default_of_each_settings_module():
+    """The configuration table says what DEBUG is with DJANGO_DEBUG unset, under the
+    development and under the production settings, as the code has it; production needs
+    no `DJANGO_DEBUG=0` (it said "default 1, set 0 in production")."""
+    debug = {}
+    for settings in ("config.settings", PRODUCTION):
+        code = "from django.conf import settings as s; print(int(s.DEBUG))"
+        done = run(
+            "-c", code, settings=settings, DJANGO_SECRET_KEY=secret(), DJANGO_ALLOWED_HOSTS=HOST
+        )
+        assert done.returncode == 0, done.stderr
+        debug[settings] = done.stdout.strip()
+    assert debug == {"config.settings": "1", PRODUCTION: "0"}
+    _, default, meaning = readme_row("DJANGO_DEBUG")
+    assert default == f"`{debug['config.settings']}`; `{debug[PRODUCTION]}` with `{PRODUCTION}`"
+    assert f"set `{debug[PRODUCTION]}`" not in meaning
