@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from .models import InboundLine, ProfileSetting
 from .models.choices import TranType
 from .services.inbound import EDITABLE_FIELDS
+from .services.parsing import COLUMNS, FIELD_OF, SSP_INPUTS, ext_ssp_problem
 
 FLAG_CHOICES = [("", "—"), ("Y", "Y"), ("N", "N")]
 REVIEW_CHOICES = [("N", "N"), ("Y", "Y")]
@@ -62,12 +64,46 @@ class InboundLineForm(forms.ModelForm):
         for name, field in self.fields.items():
             value = self.initial.get(name)
             if isinstance(field, forms.DecimalField) and isinstance(value, Decimal):
-                self.initial[name] = format(value.normalize(), "f")  # 5, not 5.000000
+                # 5, not 5.000000; a Decimal still, so that an untouched value is unchanged
+                self.initial[name] = Decimal(format(value.normalize(), "f"))
         review = self.fields.get("rord_review_completed")
         if review is not None and self.instance.tran_type != TranType.RORD:
             review.disabled = True
             review.widget = PlainTextWidget()
             review.help_text = "I5: only RORD lines carry a review flag."
+
+    def clean(self):
+        """A2 on the values as edited, so that the form shows the refusal on its field
+        (``inbound_line_update`` makes the same check)."""
+        cleaned = super().clean()
+        if set(self.changed_data) & set(SSP_INPUTS):
+            values = {}
+            for column in COLUMNS:
+                name = FIELD_OF[column]
+                values[name] = cleaned.get(name, getattr(self.instance, name))
+            problem = ext_ssp_problem(values)
+            if problem is not None:
+                column, message = problem
+                self.add_error(FIELD_OF[column], f"{column}: A2: {message}")
+        return cleaned
+
+    def unparsed_fields(self) -> set[str]:
+        """The fields whose value as received did not parse (INB-000, I2)."""
+        columns = {str(error.get("field") or "") for error in self.instance.parse_errors or ()}
+        return {name for name in EDITABLE_FIELDS if name.upper() in columns} & set(self.fields)
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """I4: a field whose received value did not parse is part of every save, with the
+        value the form shows. What the garbage parsed to is mostly empty (a date, a number
+        or a flag that could not be read), so clearing the field "changed" nothing: the
+        edit left it out and the line kept its parse error, never retried."""
+        unparsed = self.unparsed_fields()
+        return [
+            name
+            for name, bound in self._bound_items()
+            if bound._has_changed() or (name in unparsed and not bound.field.disabled)
+        ]
 
 
 class InboundReviewListForm(forms.ModelForm):

@@ -18,7 +18,16 @@ from .bulk import instances_insert
 from .inbound_read import DUPLICATES, UNSTORABLE, row_storable, value_storable
 from .inbound_read import InboundFileRefused as InboundFileRefused  # read there, staged here
 from .inbound_read import inbound_rows_read as inbound_rows_read
-from .parsing import COLUMNS, FIELD_OF, PARSE_ERROR, derive_keys, parse_row
+from .parsing import (
+    COLUMNS,
+    FIELD_OF,
+    PARSE_ERROR,
+    SSP_INPUTS,
+    derive_keys,
+    ext_ssp_problem,
+    parse_error,
+    parse_row,
+)
 
 STAGE_CHUNK = 2000
 
@@ -150,11 +159,14 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
                 rule="I4", message="a collected line is read-only", field=None, line=line.pk
             )
         before = {}
+        # a field whose received value did not parse holds what it parsed to (often
+        # empty): sending that same value confirms it, e.g. a garbage optional date cleared
+        unparsed = {FIELD_OF.get(e.get("field")) for e in line.parse_errors}
         for name, value in changes.items():
             if name not in EDITABLE_FIELDS:
                 raise ValueError(f"{name} is not an editable staging field")
             value = _edited_value(name, value)
-            if getattr(line, name) != value:
+            if getattr(line, name) != value or name in unparsed:
                 before[name] = getattr(line, name)
                 setattr(line, name, value)
         if not before:
@@ -162,6 +174,7 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
         touched = {c for c in COLUMNS if FIELD_OF[c] in before}
         line.parse_errors = [e for e in line.parse_errors if e.get("field") not in touched]
         values = {FIELD_OF[c]: getattr(line, FIELD_OF[c]) for c in COLUMNS}
+        _ext_ssp_check(line, values, edited=before.keys())
         derive_keys(values)
         line.line_key, line.ref_line_id = values["line_key"], values["ref_line_id"]
         line.content_hash = values["content_hash"]
@@ -179,6 +192,20 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
             },
         )
     return line
+
+
+def _ext_ssp_check(line: InboundLine, values: dict, *, edited) -> None:
+    """A2 at entry, again after an edit: an edit of what the Ext SSP is computed from that
+    still gives one EXT_SSP cannot hold is refused, naming the field; otherwise the line
+    keeps (or loses) its A2 parse error as staging would give it now."""
+    line.parse_errors = [e for e in line.parse_errors if e.get("rule") != "A2"]
+    problem = ext_ssp_problem(values)
+    if problem is None:
+        return
+    column, message = problem
+    if set(edited) & set(SSP_INPUTS):
+        raise ValidationError({FIELD_OF[column]: f"{column}: A2: {message}"})
+    line.parse_errors.append(parse_error(column, message, "A2"))
 
 
 def _edited_value(name: str, value: Any) -> Any:

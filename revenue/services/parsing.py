@@ -9,13 +9,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from moneyed import CURRENCIES
 
 from core.services import currency_exponent
 
+from ..models import SoLine
 from ..models.choices import RevMethod, TranType
+from .splits import term_months
 
 PARSE_ERROR = "INB-000"  # I2: a value that cannot be parsed (not a registry rule: always on)
 
@@ -80,10 +83,13 @@ class ParsedRow:
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
 
-    def error(self, column: str, message: str) -> None:
-        self.errors.append(
-            {"code": PARSE_ERROR, "rule": "I2", "field": column, "message": f"{column}: {message}"}
-        )
+    def error(self, column: str, message: str, rule: str = "I2") -> None:
+        self.errors.append(parse_error(column, message, rule))
+
+
+def parse_error(column: str, message: str, rule: str = "I2") -> dict[str, str]:
+    """A staged line's INB-000 entry: the column, the rule it breaks, the message."""
+    return {"code": PARSE_ERROR, "rule": rule, "field": column, "message": f"{column}: {message}"}
 
 
 def _text(value: Any) -> str:
@@ -200,6 +206,75 @@ def _cross_checks(row: ParsedRow) -> None:
             amount = values[FIELD_OF[column]]
             if amount is not None and -amount.as_tuple().exponent > min(exponent, 2):
                 row.error(column, f"{amount} has more decimals than {currency} allows")
+    problem = ext_ssp_problem(values)
+    if problem:
+        row.error(*problem, rule="A2")
+
+
+# what an SO line's Ext SSP (A2) is computed from: editing one of them checks it again
+SSP_INPUTS = ("ssp_pct", "ssp_price", "ext_lst_prc", "ord_qty", "start_date", "end_date", "so_date")
+
+
+def ext_ssp_problem(values: dict[str, Any]) -> tuple[str, str] | None:
+    """A2 at entry: (column, message) when an SO row's SSP gives an Ext SSP larger than
+    its SO line's EXT_SSP column holds (gross: reductions only lower it). Such a line used
+    to reach collection and stop there with INB-999 and a decimal overflow. Values that are
+    missing or do not parse are left to their own checks."""
+    if values.get("tran_type") != TranType.SO:
+        return None
+    try:
+        if _surely_fits(values):  # nearly every row: no exact arithmetic
+            return None
+        found = _gross_ext_ssp(values)
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    if found is None:
+        return None
+    column, formula, value = found
+    field = SoLine._meta.get_field("ext_ssp")
+    digits = field.max_digits - field.decimal_places
+    # rounded to its decimal places, the value must stay below 10 ** digits
+    if abs(value) < 10**digits - Fraction(1, 2 * 10**field.decimal_places):
+        return None
+    shown = f"{Decimal(value.numerator) / Decimal(value.denominator):.3E}"
+    return column, (
+        f"Ext SSP = {formula} = {shown}, more than EXT_SSP holds (at most {digits} digits "
+        f"before '.'): enter a smaller {column}"
+    )
+
+
+_FITS = Decimal("1E15")  # a tenth of what EXT_SSP holds: the margin covers the bounds
+
+
+def _surely_fits(values: dict[str, Any]) -> bool:
+    """A quick upper bound of the Ext SSP below ``_FITS``: a term is at most the months
+    its dates touch, plus one."""
+    ssp_pct, ssp_price, qty = values.get("ssp_pct"), values.get("ssp_price"), values.get("ord_qty")
+    if ssp_pct is not None:
+        list_price = values.get("ext_lst_prc")
+        return list_price is None or abs(list_price * ssp_pct) < _FITS * 100
+    if ssp_price is None or qty is None:
+        return True
+    start = values.get("start_date") or values.get("so_date")
+    end = values.get("end_date") or start
+    if start is None or end < start:
+        return True
+    months = (end.year - start.year) * 12 + end.month - start.month + 2
+    return abs(ssp_price * qty) * months < _FITS
+
+
+def _gross_ext_ssp(values: dict[str, Any]) -> tuple[str, str, Fraction] | None:
+    if values.get("ssp_pct") is not None and values.get("ext_lst_prc") is not None:
+        value = Fraction(values["ext_lst_prc"]) * Fraction(values["ssp_pct"]) / 100
+        return "SSP_PCT", "EXT_LST_PRC × SSP_PCT / 100", value
+    if values.get("ssp_price") is None or values.get("ord_qty") is None:
+        return None
+    start = values.get("start_date") or values.get("so_date")  # as the SO line's dates
+    end = values.get("end_date") or start
+    if start is None or end < start:
+        return None
+    value = Fraction(values["ssp_price"]) * Fraction(values["ord_qty"]) * term_months(start, end)
+    return "SSP_PRICE", "SSP_PRICE × ORD_QTY × term months", value
 
 
 def derive_keys(values: dict[str, Any]) -> None:

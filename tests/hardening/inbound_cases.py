@@ -112,7 +112,7 @@ class Row:
     bad: set[str] = field(default_factory=set)  # columns its errors must name
     shape: str = ""  # a text one of its errors must contain (row shape, I2)
     good: bool = False  # a whole valid SO line: NEW, no error, collected
-    extreme: bool = False  # valid but huge amounts: INB-999 tolerated in collection
+    extreme: bool = False  # valid but huge amounts (shown when a check fails)
     repeated: set[str] = field(default_factory=set)  # columns given twice (raw keeps one)
 
     def item(self) -> Any:
