@@ -20,6 +20,7 @@ from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
 from .periods import period_open_get, period_open_locked
 from .processing import STAGED_FIELDS, BatchProcessor, StagedLine
 from .settings import profile_get
+from .solines import so_lines_read
 from .validation import rules_enabled
 
 log = logging.getLogger(__name__)
@@ -283,7 +284,9 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
             for line in lines
             if (key := _contract_key(line, known)) is None or key in contracts
         ]
-        so_lines = {so.so_line_id: so for so in SoLine.objects.filter(so_line_id__any=refs)}
+        so_lines = {
+            so.so_line_id: so for so in so_lines_read(SoLine.objects.filter(so_line_id__any=refs))
+        }
         processor = BatchProcessor(
             run=run,
             open_period=open_period,

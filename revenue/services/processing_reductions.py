@@ -8,6 +8,7 @@ from decimal import Decimal
 from ..models import InboundLine, SoLine
 from .allocation import contract_allocate
 from .reductions import line_reduced, reduction_book, reduction_qty_months
+from .solines import so_lines_read
 
 
 class ReductionHandlers:
@@ -77,7 +78,7 @@ class ReductionHandlers:
             if so.contract_id in self.touched:
                 members.setdefault(so.contract_id, []).append(so)
         others = SoLine.objects.filter(contract_id__any=self.touched).exclude(pk__any=known)
-        for so in others:
+        for so in so_lines_read(others):
             members.setdefault(so.contract_id, []).append(so)
             self.so_lines[so.so_line_id] = so
         for lines in members.values():
