@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from ..models import InboundBatch, InboundLine, JournalEntry, SoLine, ValidationRule
 from ..models.choices import Account, LineStatus, TranType
+from ..models.ledger import RELEASE_ACCOUNTS, RELEASE_PAIR
 from ..models.periods import period_label
 from ..selectors import open_period_id
 from ..services.collection import SYSTEM_ERROR
@@ -116,9 +117,14 @@ class AccountFilter(admin.SimpleListFilter):
         return Account.choices
 
     def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(Q(dr_account=self.value()) | Q(cr_account=self.value()))
-        return queryset
+        value = self.value()
+        if not value:
+            return queryset
+        touching = queryset.filter(Q(dr_account=value) | Q(cr_account=value))
+        if value in RELEASE_ACCOUNTS:
+            return touching
+        # implied by the account, said so that the list reads ``journal_other_accounts``
+        return touching.exclude(RELEASE_PAIR)
 
 
 class PostedFilter(admin.SimpleListFilter):

@@ -1,10 +1,11 @@
 """Admin lists read at volume: the inbound batch counts (I1), the contract search and the
-period totals (S2), each from indexes or kept figures rather than a scan."""
+period totals (S2), the journal account filter (S3): each from indexes or kept figures
+rather than a scan."""
 
 from __future__ import annotations
 
 from django.contrib.admin import site
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 
 from revenue.admin.common import amount_text
@@ -91,3 +92,22 @@ def test_period_list_totals_of_a_closed_period_come_from_its_trial_balance(admin
     assert periods[202601]._entries > 0 and periods[202602]._entries > 0
     html = response.content.decode()
     assert admin.debits(periods[202601]) in html
+
+
+def test_journal_account_filter_lists_every_entry_touching_the_account(admin_client, ledger):
+    """S3: the account filter lists the entries with the account on either side; for an
+    account outside the release pair it reads ``journal_other_accounts`` (entries that
+    are not CL / Revenue pairs) and must still list every one of them."""
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(GOOD_CSV)
+    ledger.collect()
+    changelist = reverse("admin:revenue_journalentry_changelist")
+    seen = set()
+    for account in ("AR", "CONTRACT_LIABILITY", "REVENUE", "CONTRA_AR"):
+        response = admin_client.get(changelist, {"account": account, "all": ""})
+        assert response.status_code == 200
+        listed = {e.pk for e in response.context["cl"].queryset}
+        touching = JournalEntry.objects.filter(Q(dr_account=account) | Q(cr_account=account))
+        assert listed == set(touching.values_list("pk", flat=True))
+        seen.add(bool(listed))
+    assert seen == {True, False}  # AR and the release accounts have entries, contra AR none
