@@ -60,6 +60,7 @@ REVENUE_TABLES = (
     "revenue_period",
 )
 STAGED_COPY = "bench_staged"
+SERVER_SETTINGS = ("shared_buffers", "max_wal_size", "checkpoint_timeout", "autovacuum")
 
 
 # Starts revenue_collect and waits for it. The benchmark starts it first thing, while this
@@ -283,9 +284,11 @@ def main() -> None:
     _reset(connection)
     with connection.cursor() as cursor:
         version = scalar(cursor, "SHOW server_version")
+        # the settings a day of this size is most sensitive to (README: Benchmarks)
+        server = ", ".join(f"{name} {scalar(cursor, f'SHOW {name}')}" for name in SERVER_SETTINGS)
     print(
         f"database: PostgreSQL {version} ({connection.settings_dict['NAME']}), "
-        f"{os.cpu_count()} CPUs; revenue tables truncated"
+        f"{os.cpu_count()} CPUs; {server}; revenue tables truncated"
     )
     if args.reuse_staged and table_exists(connection, STAGED_COPY):
         started = time.perf_counter()
