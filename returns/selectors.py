@@ -9,10 +9,8 @@ from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
-    Count,
     DecimalField,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -23,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.models import AuditEvent
+from core.queries import correlated_count
 
 from .models import (
     LineStatus,
@@ -50,14 +49,7 @@ def return_orders_with_summary(queryset: QuerySet[ReturnOrder]) -> QuerySet[Retu
     )
 
     def count_of(condition=None):
-        rows = products.filter(condition) if condition is not None else products
-        return Coalesce(
-            Subquery(
-                rows.annotate(n=Count("pk")).values("n"),
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        )
+        return correlated_count(products.filter(condition) if condition is not None else products)
 
     def total_of(name):
         return Coalesce(

@@ -1,11 +1,12 @@
 from django.contrib import admin
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Count, F, OuterRef, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from core.admin_objects import SafeChoicesAdminMixin
+from core.queries import correlated_count
 
 from ..models import Account, Order, OrderKind, PriceBook, PriceBookEntry, Product
 
@@ -42,14 +43,9 @@ class AccountOrderInline(admin.TabularInline):
 def order_count():
     """The account's orders, counted for the rows shown only (a correlated count, not a
     GROUP BY over every order)."""
-    orders = (
-        Order.objects.filter(account=OuterRef("pk"))
-        .order_by()
-        .values("account")
-        .annotate(n=Count("pk"))
-        .values("n")
+    return correlated_count(
+        Order.objects.filter(account=OuterRef("pk")).order_by().values("account")
     )
-    return Coalesce(Subquery(orders, output_field=IntegerField()), 0)
 
 
 @admin.register(Account)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import flatten
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F, OuterRef, Q
 from django.urls import reverse
 from django.utils.html import format_html
+
+from core.queries import correlated_count
 
 from ..models import InboundBatch, InboundLine
 from ..models.choices import LineStatus
@@ -25,14 +26,8 @@ COUNTS = {
 
 
 def _count(condition: Q):
-    rows = (
-        InboundLine.objects.filter(condition, batch=OuterRef("pk"))
-        .order_by()
-        .values("batch")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+    lines = InboundLine.objects.filter(condition, batch=OuterRef("pk"))
+    return correlated_count(lines.order_by().values("batch"))
 
 
 def lines_url(batch_id: int, **filters) -> str:

@@ -4,12 +4,12 @@ allocation and carve, totals per currency and a chart of net ESP against allocat
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core.paginator import EstimatedCountPaginator
+from core.queries import correlated_count
 
 from ..models import RevenueContract, SoLine
 from ..selectors_ledger import contract_lines, contract_totals, contracts_sums
@@ -100,15 +100,8 @@ class RevenueContractAdmin(ReadOnlyAdmin):
     readonly_fields = ("rc_key", "created_at", "lines_link")
 
     def get_queryset(self, request):
-        lines = (
-            SoLine.objects.filter(contract=OuterRef("pk"))
-            .order_by()
-            .values("contract")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        count = Coalesce(Subquery(lines, output_field=IntegerField()), 0)
-        return super().get_queryset(request).annotate(_lines=count)
+        lines = SoLine.objects.filter(contract=OuterRef("pk")).order_by().values("contract")
+        return super().get_queryset(request).annotate(_lines=correlated_count(lines))
 
     def get_search_results(self, request, queryset, search_term):
         """Contracts whose RC_KEY or one of whose SO_LINE_IDs starts with the term, as typed
