@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import DataError, IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
@@ -311,7 +311,3 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
             heartbeat_at=timezone.now(),
         )
         return lines[-1].pk
-
-
-def line_link_subquery():
-    return Subquery(SoLine.objects.filter(so_line_id=OuterRef("ref_line_id")).values("pk")[:1])

@@ -293,23 +293,28 @@ class BatchProcessor(LineChecks, ReductionHandlers):
                 instances_update(model=SoLine, objects=list(lines.values()), fields=fields())
         self.booker.flush()
         self.contra.write()
-        now = timezone.now()
-        link = Subquery(SoLine.objects.filter(so_line_id=OuterRef("ref_line_id")).values("pk")[:1])
-        clean = {"errors": [], "error_codes": "", "waiting": False, "retry": False, "run": self.run}
         if self.collected:
-            self._mark_collected(now=now, link=link, clean=clean)
+            self._mark_collected(now=timezone.now())
         if self.stopped:
             InboundLine.objects.bulk_update(
                 [self._stopped_row(line) for line in self.stopped], list(STOPPED_FIELDS)
             )
 
-    def _mark_collected(self, *, now, link, clean) -> None:
+    def _mark_collected(self, *, now) -> None:
         """COLLECTED, linked to the SO line (I9: in the batch's transaction). On PostgreSQL
         one UPDATE … FROM unnest() with the SO line ids this batch already knows; a line
         whose SO line it does not know looks it up by ``ref_line_id``, like elsewhere."""
         if connection.vendor != "postgresql":
+            link = SoLine.objects.filter(so_line_id=OuterRef("ref_line_id")).values("pk")[:1]
             InboundLine.objects.filter(pk__in=self.collected).update(
-                status=LineStatus.COLLECTED, line=link, collected_at=now, **clean
+                status=LineStatus.COLLECTED,
+                line=Subquery(link),
+                collected_at=now,
+                errors=[],
+                error_codes="",
+                waiting=False,
+                retry=False,
+                run=self.run,
             )
             return
         table = InboundLine._meta.db_table
