@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from .models import InboundLine, ProfileSetting
 from .models.choices import TranType
 from .services.inbound import EDITABLE_FIELDS
-from .services.parsing import COLUMNS, FIELD_OF, SSP_INPUTS, ext_ssp_problem
+from .services.parsing import FIELD_OF, ext_ssp_refusal
 
 FLAG_CHOICES = [("", "—"), ("Y", "Y"), ("N", "N")]
 REVIEW_CHOICES = [("N", "N"), ("Y", "Y")]
@@ -76,15 +76,12 @@ class InboundLineForm(forms.ModelForm):
         """A2 on the values as edited, so that the form shows the refusal on its field
         (``inbound_line_update`` makes the same check)."""
         cleaned = super().clean()
-        if set(self.changed_data) & set(SSP_INPUTS):
-            values = {}
-            for column in COLUMNS:
-                name = FIELD_OF[column]
-                values[name] = cleaned.get(name, getattr(self.instance, name))
-            problem = ext_ssp_problem(values)
-            if problem is not None:
-                column, message = problem
-                self.add_error(FIELD_OF[column], f"{column}: A2: {message}")
+        values = {
+            name: cleaned.get(name, getattr(self.instance, name)) for name in FIELD_OF.values()
+        }
+        refusal = ext_ssp_refusal(values, edited=self.changed_data)
+        if refusal is not None:
+            self.add_error(*refusal)
         return cleaned
 
     def unparsed_fields(self) -> set[str]:

@@ -22,9 +22,9 @@ from .parsing import (
     COLUMNS,
     FIELD_OF,
     PARSE_ERROR,
-    SSP_INPUTS,
     derive_keys,
     ext_ssp_problem,
+    ext_ssp_refusal,
     parse_error,
     parse_row,
 )
@@ -199,13 +199,12 @@ def _ext_ssp_check(line: InboundLine, values: dict, *, edited) -> None:
     still gives one EXT_SSP cannot hold is refused, naming the field; otherwise the line
     keeps (or loses) its A2 parse error as staging would give it now."""
     line.parse_errors = [e for e in line.parse_errors if e.get("rule") != "A2"]
+    refusal = ext_ssp_refusal(values, edited=edited)
+    if refusal is not None:
+        raise ValidationError(dict([refusal]))
     problem = ext_ssp_problem(values)
-    if problem is None:
-        return
-    column, message = problem
-    if set(edited) & set(SSP_INPUTS):
-        raise ValidationError({FIELD_OF[column]: f"{column}: A2: {message}"})
-    line.parse_errors.append(parse_error(column, message, "A2"))
+    if problem is not None:
+        line.parse_errors.append(parse_error(*problem, "A2"))
 
 
 def _edited_value(name: str, value: Any) -> Any:

@@ -243,6 +243,28 @@ def ext_ssp_problem(values: dict[str, Any]) -> tuple[str, str] | None:
     )
 
 
+def ext_ssp_refusal(values: dict[str, Any], *, edited) -> tuple[str, str] | None:
+    """A2 in an edit (the admin form and ``inbound_line_update``): (field, message) refusing
+    it when it changed what the Ext SSP is computed from and the Ext SSP still does not fit."""
+    if not set(edited) & set(SSP_INPUTS):
+        return None
+    problem = ext_ssp_problem(values)
+    if problem is None:
+        return None
+    column, message = problem
+    return FIELD_OF[column], f"{column}: A2: {message}"
+
+
+def _term_dates(values: dict[str, Any]) -> tuple[date, date] | None:
+    """The SO line's revenue dates as they default (start = SO_DATE, end = start), or None
+    when they give no term."""
+    start = values.get("start_date") or values.get("so_date")
+    end = values.get("end_date") or start
+    if start is None or end < start:
+        return None
+    return start, end
+
+
 _FITS = Decimal("1E15")  # a tenth of what EXT_SSP holds: the margin covers the bounds
 
 
@@ -253,12 +275,10 @@ def _surely_fits(values: dict[str, Any]) -> bool:
     if ssp_pct is not None:
         list_price = values.get("ext_lst_prc")
         return list_price is None or abs(list_price * ssp_pct) < _FITS * 100
-    if ssp_price is None or qty is None:
+    dates = _term_dates(values)
+    if ssp_price is None or qty is None or dates is None:
         return True
-    start = values.get("start_date") or values.get("so_date")
-    end = values.get("end_date") or start
-    if start is None or end < start:
-        return True
+    start, end = dates
     months = (end.year - start.year) * 12 + end.month - start.month + 2
     return abs(ssp_price * qty) * months < _FITS
 
@@ -267,13 +287,10 @@ def _gross_ext_ssp(values: dict[str, Any]) -> tuple[str, str, Fraction] | None:
     if values.get("ssp_pct") is not None and values.get("ext_lst_prc") is not None:
         value = Fraction(values["ext_lst_prc"]) * Fraction(values["ssp_pct"]) / 100
         return "SSP_PCT", "EXT_LST_PRC × SSP_PCT / 100", value
-    if values.get("ssp_price") is None or values.get("ord_qty") is None:
+    dates = _term_dates(values)
+    if values.get("ssp_price") is None or values.get("ord_qty") is None or dates is None:
         return None
-    start = values.get("start_date") or values.get("so_date")  # as the SO line's dates
-    end = values.get("end_date") or start
-    if start is None or end < start:
-        return None
-    value = Fraction(values["ssp_price"]) * Fraction(values["ord_qty"]) * term_months(start, end)
+    value = Fraction(values["ssp_price"]) * Fraction(values["ord_qty"]) * term_months(*dates)
     return "SSP_PRICE", "SSP_PRICE × ORD_QTY × term months", value
 
 
