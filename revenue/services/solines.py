@@ -54,9 +54,17 @@ def so_line_new(line, *, contract_id: int) -> SoLine:
         ssp_pct=line.ssp_pct,
         ssp_price=line.ssp_price,
     )
+    return _instance(values)
+
+
+def _instance(values: dict, *, loaded_from: str | None = None) -> SoLine:
+    """A SoLine over ``values`` (attribute names) without the model constructor: new, or
+    as ``from_db`` leaves it when ``loaded_from`` names the database it was read from."""
     so = SoLine.__new__(SoLine)
     so.__dict__ = values
-    so._state = ModelState()
+    state = so._state = ModelState()
+    if loaded_from is not None:
+        state.adding, state.db = False, loaded_from
     return so
 
 
@@ -69,15 +77,10 @@ def so_lines_read(queryset) -> list[SoLine]:
     first read)."""
     names = [f.attname for f in SoLine._meta.concrete_fields]
     alias = queryset.db
-    lines = []
-    for row in queryset.values_list(*names):
-        so = SoLine.__new__(SoLine)
-        so.__dict__ = dict(zip(names, row, strict=True))
-        state = so._state = ModelState()
-        state.adding = False
-        state.db = alias
-        lines.append(so)
-    return lines
+    return [
+        _instance(dict(zip(names, row, strict=True)), loaded_from=alias)
+        for row in queryset.values_list(*names)
+    ]
 
 
 def so_lines_insert(lines: list[SoLine]) -> None:
