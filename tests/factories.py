@@ -156,3 +156,17 @@ def make_order(*, lines=((Decimal("3"), "10.00"),), activate=False, user=None, *
         order = order_activate(order=order, user=user)
     order.refresh_from_db()
     return order
+
+
+def third_party_admin_objects() -> None:
+    """Objects for the third-party admins (django-celery-beat / -results) that the demo
+    data has none of, so that their change pages can be visited too."""
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, SolarSchedule
+    from django_celery_results.models import GroupResult, TaskResult
+
+    if not ClockedSchedule.objects.exists():
+        ClockedSchedule.objects.create(clocked_time=timezone.now())
+    SolarSchedule.objects.get_or_create(event="sunrise", latitude=0, longitude=0)
+    TaskResult.objects.get_or_create(task_id="admin-task", defaults={"status": "SUCCESS"})
+    GroupResult.objects.get_or_create(group_id="admin-group")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.utils import timezone
 
 from .crawl import (
     SKIPPED_ACTIONS,
@@ -19,18 +18,6 @@ from .crawl import (
 from .crawl_forms import Form, page_forms
 
 BAD_SELECTIONS = (["abc"], ["999999999999"], ["9" * 30], ["-1"], ["1\x00"], [])
-
-
-def third_party_objects() -> None:
-    """Objects for the third-party admins the demo data has none of (their pages too)."""
-    from django_celery_beat.models import ClockedSchedule, SolarSchedule
-    from django_celery_results.models import GroupResult, TaskResult
-
-    if not ClockedSchedule.objects.exists():
-        ClockedSchedule.objects.create(clocked_time=timezone.now())
-    SolarSchedule.objects.get_or_create(event="sunrise", latitude=0, longitude=0)
-    TaskResult.objects.get_or_create(task_id="crawl-task", defaults={"status": "SUCCESS"})
-    GroupResult.objects.get_or_create(group_id="crawl-group")
 
 
 def every_url(user, *, malformed: bool = True) -> list[str]:

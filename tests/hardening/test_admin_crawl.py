@@ -28,20 +28,21 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from tests.factories import third_party_admin_objects
+
 from .crawl import Crawler
 from .crawl_run import (
     crawl_actions,
     crawl_blind_posts,
     crawl_forms,
     crawl_pages,
-    third_party_objects,
 )
 
 
 @pytest.fixture
 def demo(db):
     call_command("load_demo", verbosity=0)
-    third_party_objects()
+    third_party_admin_objects()
 
 
 def crawler_for(user) -> Crawler:

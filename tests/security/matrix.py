@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
-from django.utils import timezone
+
+from tests.factories import third_party_admin_objects
 
 NEVER: tuple = (("<nobody>",),)
 STANDARD = ("changelist", "add", "change", "delete", "history")
@@ -96,18 +97,6 @@ PREFERRED = {
     "returns.refund": {"status": "PENDING"},
     "returns.returnorder": {"status": "SUBMITTED"},
 }
-
-
-def extra_objects_create() -> None:
-    """Objects of third-party admins the demo data does not have."""
-    from django_celery_beat.models import ClockedSchedule, SolarSchedule
-    from django_celery_results.models import GroupResult, TaskResult
-
-    if not ClockedSchedule.objects.exists():
-        ClockedSchedule.objects.create(clocked_time=timezone.now())
-    SolarSchedule.objects.get_or_create(event="sunrise", latitude=0, longitude=0)
-    TaskResult.objects.get_or_create(task_id="sec-task", defaults={"status": "SUCCESS"})
-    GroupResult.objects.get_or_create(group_id="sec-group")
 
 
 def object_of(model, model_admin):
@@ -371,7 +360,7 @@ def model_pages(model, model_admin) -> list[Page]:
 def admin_pages() -> list[Page]:
     """Every page of every registered ModelAdmin; GETs first, then the POSTs (which may
     change the data the other pages show)."""
-    extra_objects_create()
+    third_party_admin_objects()
     pages = [
         page
         for model, model_admin in admin.site._registry.items()

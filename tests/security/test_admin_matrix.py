@@ -23,7 +23,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, third_party_admin_objects
 
 from .conftest import ROLES
 from .matrix import (
@@ -33,7 +33,6 @@ from .matrix import (
     Page,
     admin_pages,
     custom_pages,
-    extra_objects_create,
     object_of,
     perm,
     see,
@@ -169,7 +168,7 @@ def spy(func, name: str, calls: list):
 def all_actions():
     """(model, its admin, action name, action function, the row to select) of every
     registered admin; the rows are chosen before any action changes them."""
-    extra_objects_create()
+    third_party_admin_objects()
     return [
         (model, model_admin, name, func, str(object_of(model, model_admin).pk))
         for model, model_admin in admin.site._registry.items()
