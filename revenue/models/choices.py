@@ -34,6 +34,7 @@ class LineStatus(models.TextChoices):
     NEW = "NEW", "New"
     COLLECTED = "COLLECTED", "Collected"
     ERROR = "ERROR", "Stopped (error)"
+    WITHDRAWN = "WITHDRAWN", "Withdrawn"
 
 
 class Source(models.TextChoices):

@@ -93,6 +93,10 @@ class InboundLine(models.Model):
     content_hash = models.CharField(max_length=32, blank=True)
 
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.NEW)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.TextField(
+        blank=True, help_text="Why the service that staged it took it back (I4)."
+    )
     error_codes = models.CharField(max_length=255, blank=True)
     errors = models.JSONField(default=list, blank=True)
     waiting = models.BooleanField(
