@@ -77,7 +77,8 @@ def _json_rows(columns: list[Column], rows: Iterable[dict], out: IO[str]) -> int
 
 
 def write_json(report: Report, out: IO[str]) -> int:
-    out.write('{\n  "report": %s,\n  "period": "%s",\n' % (json.dumps(report.kind), report.period))
+    head = {"report": report.kind, "period": period_key(report.period)}
+    out.write("{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items()))
     out.write('  "rows": ')
     count = _json_rows(report.columns, report.rows, out)
     total_columns = [Column("currency", "Currency")] + [
@@ -125,9 +126,7 @@ def write_table(report: Report, out: IO[str]) -> int:
     cells = _flat(report.columns)
     header = [sub or c.label for c, sub in cells]
     body = [[_csv_text(c, sub, row) for c, sub in cells] for row in report.rows]
-    totals = [
-        [("TOTAL" if i == 0 else "") for i in range(len(cells))] for _ in report.total_rows()
-    ]
+    totals = [[("TOTAL" if i == 0 else "") for i in range(len(cells))] for _ in report.total_rows()]
     for line, total in zip(totals, report.total_rows(), strict=True):
         for i, (c, sub) in enumerate(cells):
             if c.key == "currency" or c.kind in (AMOUNT, PERIODS):
@@ -233,9 +232,7 @@ def write_xlsx(report: Report, target) -> int:
 
     book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
     formats = _Formats(book)
-    count = _xlsx_sheet(
-        book, formats, report.title[:31], report.columns, report.rows, totals=()
-    )
+    count = _xlsx_sheet(book, formats, report.title[:31], report.columns, report.rows, totals=())
     total_columns = [Column("currency", "Currency")] + [
         c for c in report.columns if c.kind in (AMOUNT, PERIODS)
     ]
