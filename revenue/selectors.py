@@ -46,6 +46,12 @@ def _row_sum(condition: Q):
     )
 
 
+def journal_entries():
+    """The journal as every reader sees it: ``revenue_export journal``, the trial balance
+    and the month-end reports (close.md) all start here."""
+    return JournalEntry.objects.all()
+
+
 def so_lines_with_amounts(queryset=None, *, period: int | None = None):
     """S10: recognized = released in closed periods and the open period (held rows
     excluded); deferred = future periods plus held rows."""
@@ -118,7 +124,7 @@ STAGING_COLUMNS = [
 
 def journal_export_rows(entries=None) -> Iterator[list]:
     """One row per account side: the debit side, then the credit side of each pair."""
-    entries = JournalEntry.objects.all() if entries is None else entries
+    entries = journal_entries() if entries is None else entries
     rows = entries.order_by("period", "line__so_line_id", "id").values_list(
         "period",
         "line__so_line_id",

@@ -4,3 +4,33 @@ Each report is a module; ``REPORTS`` maps the KIND of ``revenue_report`` to the 
 that builds it. A report is a ``base.Report``: columns, streamed rows and per-currency
 totals, written by ``output`` as a table, CSV, JSON or XLSX, and shown by the admin.
 """
+
+KINDS = ("waterfall", "rollforward", "balances", "checklist")
+
+
+def report_build(kind: str, **options):
+    """The report of ``kind`` with the options its command accepts (close.md)."""
+    from .balances import balances_report
+    from .rollforward import rollforward_report
+    from .waterfall import waterfall_report
+
+    common = {"period": options.get("period"), "currency": options.get("currency")}
+    basis = options.get("basis") or "asc606"
+    by = options.get("by") or "contract"
+    if kind == "waterfall":
+        return waterfall_report(
+            **common,
+            periods=options.get("periods") or 12,
+            by=by,
+            basis=basis,
+            groups=options.get("groups"),
+        )
+    if kind == "balances":
+        return balances_report(**common, by=by, basis=basis, groups=options.get("groups"))
+    if kind == "rollforward":
+        return rollforward_report(**common, through=options.get("through"), basis=basis)
+    if kind == "checklist":
+        from .checklist import checklist_report
+
+        return checklist_report(period=options.get("period"))
+    raise ValueError(kind)
