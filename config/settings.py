@@ -105,7 +105,13 @@ else:
             # Tests use a file too: the in-memory shared-cache database Django uses by
             # default takes table locks that ignore the busy timeout, so a worker thread
             # writing while the test reads fails with "database table is locked".
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
+            # One file per test run (its processes inherit the name), so two runs on one
+            # machine never share it.
+            "TEST": {
+                "NAME": os.environ.setdefault(
+                    "CONTRA_TEST_SQLITE", str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+                )
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,4 +1,3 @@
-import sys
 from pathlib import Path
 
 from ...reports import KINDS, report_build
@@ -40,7 +39,7 @@ class Command(RevenueCommand):
             count = write_text(report, fmt=fmt, out=self.stdout)
         summary = f"{kind} {report.period}: {count} rows{' to ' + output if output else ''}\n"
         # data alone on stdout (| jq, > file.csv); the summary on stderr then
-        (sys.stderr if fmt in ("csv", "json") and not output else self.stdout).write(summary)
+        (self.stderr if fmt in ("csv", "json") and not output else self.stdout).write(summary)
 
     def _options(self, options) -> dict:
         period, through = options.get("period"), options.get("through")
