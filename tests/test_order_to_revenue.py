@@ -159,14 +159,16 @@ def test_deactivating_an_order_withdraws_its_staged_lines_until_revenue_collects
     from orders.services import order_deactivate
 
     order_deactivate(order=cmd_order, user=ops, comment="wrong price")
-    assert not staged("SO")
+    withdrawn = [(x.status, x.withdrawn_reason) for x in staged("SO")]  # I4: kept
+    assert withdrawn == [("WITHDRAWN", f"{order} deactivated")]
     order = order_activate(order=Order.objects.get(pk=order.pk), user=ops)
-    assert len(staged("SO")) == 1
+    assert [x.status for x in staged("SO")] == ["WITHDRAWN", "NEW"]
     cmd("revenue_period", "open", "202601")
     cmd("revenue_collect")
+    assert [x.status for x in staged("SO")] == ["WITHDRAWN", "COLLECTED"]
     from core.exceptions import BusinessRuleRefused
 
     with pytest.raises(BusinessRuleRefused) as refusal:
         order_deactivate(order=Order.objects.get(pk=order.pk), user=ops, comment="again")
     assert refusal.value.rule == "O5" and "revenue has already collected 1" in str(refusal.value)
-    assert len(staged("SO")) == 1
+    assert [x.status for x in staged("SO")] == ["WITHDRAWN", "COLLECTED"]

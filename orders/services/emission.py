@@ -211,8 +211,10 @@ def emission_collected(*, batch_ids: Iterable[int | None]) -> int:
 
 
 def emission_withdraw(*, batch_id: int | None, user, rule: str, document, reason: str = "") -> int:
-    """R11 and friends: take back staged lines of an undone document. Refused under
-    ``rule`` (nothing withdrawn) once revenue has collected any of them."""
+    """R11, B5, B6, O5: take back the staged lines of an undone document. Revenue keeps
+    them, status ``WITHDRAWN`` with ``reason`` (I4): never collected, never deleted; a
+    document activated or posted again stages a new batch. Refused under ``rule``
+    (nothing withdrawn) once revenue has collected any of them."""
     if not batch_id:
         return 0
     try:

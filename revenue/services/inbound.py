@@ -1,4 +1,5 @@
-"""I1–I5: staging lines from files, uploads and services; editing, review and deletion."""
+"""I1–I5: staging lines from files, uploads and services; editing, review, deletion, and
+the withdrawal of a service's batch (I4)."""
 
 from __future__ import annotations
 
@@ -154,9 +155,10 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
     a stopped line is retried at the next collection (I3). Audited with before/after."""
     with transaction.atomic():
         line = InboundLine.objects.select_for_update().get(pk=line.pk)
-        if line.status == LineStatus.COLLECTED:
+        if line.status in (LineStatus.COLLECTED, LineStatus.WITHDRAWN):
+            kind = "collected" if line.status == LineStatus.COLLECTED else "withdrawn"
             raise BusinessRuleRefused(
-                rule="I4", message="a collected line is read-only", field=None, line=line.pk
+                rule="I4", message=f"a {kind} line is read-only", field=None, line=line.pk
             )
         before = {}
         # a field whose received value did not parse holds what it parsed to (often
@@ -254,6 +256,11 @@ def inbound_review_set(*, line_ids: Iterable[int], value: str = "Y", actor) -> i
             if line.tran_type != TranType.RORD
         ]
         problems += [f"#{line.pk} is already collected" for line in lines if line.is_collected]
+        problems += [
+            f"#{line.pk} was withdrawn ({line.withdrawn_reason or 'by its source'})"
+            for line in lines
+            if line.status == LineStatus.WITHDRAWN
+        ]
         if problems:
             raise BusinessRuleRefused(
                 rule="I5", message="; ".join(problems), field="rord_review_completed"
@@ -296,12 +303,17 @@ def inbound_lines_retry(*, lines: Iterable[InboundLine], actor) -> int:
 
 
 def inbound_line_delete(*, line: InboundLine, actor) -> None:
-    """I4: delete a line that is not collected; the deletion is audited."""
+    """I4: delete a line that is not collected nor withdrawn; the deletion is audited."""
     with transaction.atomic():
         line = InboundLine.objects.select_for_update().get(pk=line.pk)
         if line.status == LineStatus.COLLECTED:
             raise BusinessRuleRefused(
                 rule="I4", message=f"#{line.pk} is collected: it cannot be deleted"
+            )
+        if line.status == LineStatus.WITHDRAWN:
+            raise BusinessRuleRefused(
+                rule="I4",
+                message=f"#{line.pk} was withdrawn by its source: withdrawn lines stay recorded",
             )
         audit_record(
             document=line,
@@ -331,10 +343,14 @@ def inbound_batches_collected(*, batch_ids: Iterable[int]) -> dict[int, int]:
 
 
 def inbound_batch_withdraw(*, batch_id: int, actor, reason: str = "") -> int:
-    """I4 for a whole batch: a business document was undone (R11), so its staged lines go.
+    """I3, I4 for a whole batch: a business document was undone (R11, B5, B6, O5), so its
+    staged lines are marked ``WITHDRAWN`` with when and why. They are never deleted and
+    never collected; collection and every count of new, stopped or waiting lines leave
+    them out.
 
-    Refused, with nothing deleted, once any line of the batch was collected. Returns how
-    many lines were withdrawn; the batch keeps an audit event that names them.
+    Refused, with nothing changed, once any line of the batch was collected. Returns how
+    many lines were withdrawn now (lines withdrawn before are left as they were); the batch
+    keeps an audit event that names them.
     """
     with transaction.atomic():
         batch = InboundBatch.objects.select_for_update().filter(pk=batch_id).first()
@@ -349,12 +365,25 @@ def inbound_batch_withdraw(*, batch_id: int, actor, reason: str = "") -> int:
                 message=f"revenue has collected {len(collected)} line(s) of batch {batch.pk} "
                 f"({', '.join(sorted({line.so_line_id for line in collected})[:5])})",
             )
-        InboundLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        taken = [line for line in lines if line.status != LineStatus.WITHDRAWN]
+        if not taken:
+            return 0
+        reason = reason.strip() or f"batch {batch.pk} withdrawn by the service that staged it"
+        InboundLine.objects.filter(pk__in=[line.pk for line in taken]).update(
+            status=LineStatus.WITHDRAWN,
+            withdrawn_at=timezone.now(),
+            withdrawn_reason=reason,
+            waiting=False,  # nothing to wait for, nothing to retry: never collected
+            retry=False,
+        )
         audit_record(
             document=batch,
             actor=actor,
             action="withdraw",
             comment=reason,
-            data={"lines": [line.raw for line in lines]},
+            data={
+                "lines": [line.pk for line in taken],
+                "status before": {str(line.pk): line.status for line in taken},
+            },
         )
-    return len(lines)
+    return len(taken)

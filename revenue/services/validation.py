@@ -62,6 +62,7 @@ class ValidationContext:
             batches = {line.batch_id for line in lines}
             groups = (
                 InboundLine.objects.filter(batch_id__any=batches, line_key__any=keys)
+                .exclude(status=LineStatus.WITHDRAWN)  # I4: never compared (V13)
                 .values_list("batch_id", "tran_type", "line_key")
                 .annotate(n=Count("content_hash", distinct=True))
                 .filter(n__gt=1)

@@ -302,7 +302,10 @@ def test_b5_void_frees_the_periods_and_withdraws_the_lines(admin_user):
     batch = invoice.revenue_batch_id
     invoice = INVOICE_TRANSITIONS["void"](invoice=invoice, user=admin_user, comment="wrong")
     assert invoice.status == InvoiceStatus.VOID and invoice.voided_by == admin_user
-    assert not InboundLine.objects.filter(batch_id=batch).exists()
+    staged = InboundLine.objects.filter(batch_id=batch)  # I4: kept, withdrawn
+    assert [(x.tran_type, x.status, x.withdrawn_reason) for x in staged] == [
+        ("INV", "WITHDRAWN", f"{invoice} voided")
+    ]
     assert invoice.lines.get().is_void
     assert run(D(2025, 1, 1)).lines_created == 1  # B4: the period can be billed again
 

@@ -130,7 +130,10 @@ def test_b6_void_credit_memo_withdraws_its_lines_unless_collected(admin_user):
     staged.update(status="NEW")
     memo = CREDIT_MEMO_TRANSITIONS["void"](credit_memo=memo, user=admin_user, comment="x")
     assert memo.status == CreditMemoStatus.VOID
-    assert batch and not InboundLine.objects.filter(batch_id=batch).exists()
+    assert batch and staged.count() == 2  # I4: kept, withdrawn with the reason
+    assert set(staged.values_list("status", "withdrawn_reason")) == {
+        ("WITHDRAWN", f"{memo} voided")
+    }
     assert not memo.lines.filter(is_void=False).exists()
 
 

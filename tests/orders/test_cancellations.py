@@ -221,7 +221,8 @@ def test_c2_draft_cancellation_sets_terminated_date_only_on_activation_r11_clear
     original.refresh_from_db()
     assert original.terminated_date is None and original.available_quantity == 1
     assert CreditMemo.objects.get(pk=memo.pk).status == CreditMemoStatus.VOID
-    assert not InboundLine.objects.filter(batch_id=memo.revenue_batch_id).exists()
+    staged = InboundLine.objects.filter(batch_id=memo.revenue_batch_id)  # I4: kept, withdrawn
+    assert staged.exists() and set(staged.values_list("status", flat=True)) == {"WITHDRAWN"}
 
 
 def test_r2_cancellation_of_a_draft_order_is_refused():

@@ -385,7 +385,8 @@ def test_r11_a_reducer_deactivates_with_its_credit_memo_without_the_void_permiss
     assert memo.status == CreditMemoStatus.VOID
     void = AuditEvent.objects.get(object_id=str(memo.pk), action="void")
     assert void.actor == reducer
-    assert not InboundLine.objects.filter(tran_type="CM-RO").exists()
+    cm_ro = InboundLine.objects.filter(tran_type="CM-RO")  # I4: withdrawn, kept
+    assert [(x.status, x.withdrawn_reason) for x in cm_ro] == [("WITHDRAWN", f"{memo} voided")]
 
 
 def test_r11_deactivation_restores_available_quantity_and_withdraws_rord_lines(ord1):
@@ -395,7 +396,9 @@ def test_r11_deactivation_restores_available_quantity_and_withdraws_rord_lines(o
     ro = reduction_order_deactivate(reduction=ro, user=None, comment="entered twice")
     assert ro.status == OrderStatus.DRAFT and ro.revenue_batch_id is None
     assert item_of(ord1).available_quantity == 30
-    assert not InboundLine.objects.filter(batch_id=batch).exists()
+    rord = InboundLine.objects.get(batch_id=batch)  # I4: kept, withdrawn, with the reason
+    assert (rord.tran_type, rord.status) == ("RORD", "WITHDRAWN")
+    assert rord.withdrawn_reason == f"{ro} deactivated" and rord.withdrawn_at is not None
     event = AuditEvent.objects.filter(object_id=str(ro.pk), action="deactivate").get()
     assert event.comment == "entered twice"
 
