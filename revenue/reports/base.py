@@ -8,7 +8,7 @@ after the rows were read, so a streamed report computes them on the way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from core.services import currency_exponent
@@ -23,12 +23,19 @@ class Column:
     """``key`` is the JSON key (CSV header: its upper case); ``kind`` says how to print it.
 
     A ``periods`` column holds a dict {YYYYMM: amount}; CSV and XLSX spread it into one
-    column per period (``subkeys``)."""
+    column per period (``subkeys``). ``total_key``: the amount's key in the totals when it
+    is not ``key`` (M5 totals ``billing_amount`` as ``billing_total``)."""
 
     key: str
     label: str
     kind: str = TEXT
     subkeys: tuple[str, ...] = ()
+    total_key: str = ""
+
+    @property
+    def as_total(self) -> Column:
+        """The column as the totals rows hold it."""
+        return replace(self, key=self.total_key, total_key="") if self.total_key else self
 
 
 @dataclass

@@ -76,14 +76,18 @@ def _json_rows(columns: list[Column], rows: Iterable[dict], out: IO[str]) -> int
     return count
 
 
+def _total_columns(report: Report) -> list[Column]:
+    """Currency and each amount column, keyed as the totals rows hold them."""
+    amounts = [c.as_total for c in report.columns if c.kind in (AMOUNT, PERIODS)]
+    return [Column("currency", "Currency"), *amounts]
+
+
 def write_json(report: Report, out: IO[str]) -> int:
     head = {"report": report.kind, "period": period_key(report.period)}
     out.write("{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items()))
     out.write('  "rows": ')
     count = _json_rows(report.columns, report.rows, out)
-    total_columns = [Column("currency", "Currency")] + [
-        c for c in report.columns if c.kind in (AMOUNT, PERIODS)
-    ]
+    total_columns = _total_columns(report)
     out.write(',\n  "totals": ')
     _json_rows(total_columns, report.total_rows(), out)
     for section in report.sections:
@@ -130,7 +134,7 @@ def write_table(report: Report, out: IO[str]) -> int:
     for line, total in zip(totals, report.total_rows(), strict=True):
         for i, (c, sub) in enumerate(cells):
             if c.key == "currency" or c.kind in (AMOUNT, PERIODS):
-                line[i] = _csv_text(c, sub, total)
+                line[i] = _csv_text(c.as_total, sub, total)
     right = [c.kind in (AMOUNT, PERIODS, COUNT) for c, _ in cells]
     widths = [
         max(len(str(x)) for x in [header[i]] + [r[i] for r in body + totals])
@@ -233,9 +237,7 @@ def write_xlsx(report: Report, target) -> int:
     book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False})
     formats = _Formats(book)
     count = _xlsx_sheet(book, formats, report.title[:31], report.columns, report.rows, totals=())
-    total_columns = [Column("currency", "Currency")] + [
-        c for c in report.columns if c.kind in (AMOUNT, PERIODS)
-    ]
+    total_columns = _total_columns(report)
     _xlsx_sheet(book, formats, "Totals", total_columns, report.total_rows())
     for section in report.sections:
         _xlsx_sheet(book, formats, section.title[:31], section.columns, section.rows)
