@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from .models import InboundLine, ProfileSetting
-from .models.choices import TranType
+from .models.choices import LineStatus, TranType
 from .services.inbound import EDITABLE_FIELDS
 from .services.parsing import FIELD_OF, ext_ssp_refusal
 
@@ -118,7 +118,8 @@ class InboundReviewListForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         line = self.instance
-        editable = self.can_review and line.tran_type == TranType.RORD and not line.is_collected
+        open_line = line.status not in (LineStatus.COLLECTED, LineStatus.WITHDRAWN)  # I4
+        editable = self.can_review and line.tran_type == TranType.RORD and open_line
         if not editable:
             field = self.fields["rord_review_completed"]
             field.disabled = True

@@ -15,14 +15,17 @@ from ..models.choices import LineStatus
 from .common import ReadOnlyAdmin
 
 # Correlated counts, worked out for the page's rows only (one query for the page). Each
-# is read from an index alone: new and stopped lines from ``inbound_open_batch`` (open
-# lines only), all lines from ``inbound_batch_key``; collected = all − new − stopped
-# (counting collected lines directly reads every line of the batch from the table).
+# is read from an index alone: new, stopped and withdrawn lines from ``inbound_open_batch``
+# (lines not collected only), all lines from ``inbound_batch_key``; collected = all − new −
+# stopped − withdrawn (counting collected lines directly reads every line of the batch
+# from the table). Withdrawn lines (I4) are neither new, stopped nor collected.
 COUNTS = {
     "_lines": Q(),
     "_new": Q(status=LineStatus.NEW),
     "_stopped": Q(status=LineStatus.ERROR),
+    "_withdrawn": Q(status=LineStatus.WITHDRAWN),
 }
+COLLECTED = F("_lines") - F("_new") - F("_stopped") - F("_withdrawn")
 
 
 def _count(condition: Q):
@@ -49,6 +52,7 @@ class InboundBatchAdmin(ReadOnlyAdmin):
         "new",
         "collected",
         "stopped",
+        "withdrawn",
         "lines_link",
     )
     list_filter = ("source",)
@@ -58,7 +62,7 @@ class InboundBatchAdmin(ReadOnlyAdmin):
         ("source", "filename"),
         ("created_at", "created_by"),
         ("line_count", "error_count"),
-        ("new", "collected", "stopped"),
+        ("new", "collected", "stopped", "withdrawn"),
         "lines_link",
     )
     readonly_fields = flatten(fields)
@@ -74,9 +78,9 @@ class InboundBatchAdmin(ReadOnlyAdmin):
     def new(self, obj):
         return obj._new
 
-    @admin.display(description="collected", ordering=F("_lines") - F("_new") - F("_stopped"))
+    @admin.display(description="collected", ordering=COLLECTED)
     def collected(self, obj):
-        return obj._lines - obj._new - obj._stopped
+        return obj._lines - obj._new - obj._stopped - obj._withdrawn
 
     @admin.display(description="stopped / waiting", ordering="_stopped")
     def stopped(self, obj):
@@ -84,6 +88,14 @@ class InboundBatchAdmin(ReadOnlyAdmin):
             return 0
         url = lines_url(obj.pk, status__exact=LineStatus.ERROR)
         return format_html('<a class="revenue-bad" href="{}">{}</a>', url, obj._stopped)
+
+    @admin.display(description="withdrawn", ordering="_withdrawn")
+    def withdrawn(self, obj):
+        """I4: taken back by the service that staged them (never collected)."""
+        if not obj._withdrawn:
+            return 0
+        url = lines_url(obj.pk, status__exact=LineStatus.WITHDRAWN)
+        return format_html('<a href="{}">{}</a>', url, obj._withdrawn)
 
     @admin.display(description="lines")
     def lines_link(self, obj):

@@ -22,6 +22,7 @@ from core.paginator import EstimatedCountPaginator
 
 from ..forms import InboundLineForm, InboundUploadForm, review_list_form
 from ..models import InboundBatch, InboundLine, SoLine
+from ..models.choices import LineStatus
 from ..selectors import staging_export_rows
 from ..services.inbound import (
     EDITABLE_FIELDS,
@@ -42,7 +43,7 @@ from .common import (
 )
 from .filters import ErrorCodeFilter, RecentBatchFilter
 from .inbound_review import RordReviewFilter, RordReviewMixin
-from .staging import error_lines, line_badge, raw_rows
+from .staging import FIXED, error_lines, line_badge, raw_rows
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         "collected_at",
         "run_link",
         "created_at",
+        "withdrawn_at",
+        "withdrawn_reason",
     )
     fieldsets = (
         (
@@ -159,14 +162,21 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         return request.user.has_perm("revenue.review_inboundline")
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_collected:
-            return False  # I4: collected lines are read-only
+        if obj is not None and obj.status in FIXED:
+            return False  # I4: collected and withdrawn lines are read-only
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.is_collected:
-            return False  # I4
+        if obj is not None and obj.status in FIXED:
+            return False  # I4: withdrawn lines stay recorded
         return super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        staging, *rest = super().get_fieldsets(request, obj)
+        if obj is None or obj.status != LineStatus.WITHDRAWN:
+            return [staging, *rest]
+        # I4: when and why the service that staged it took it back
+        return [staging, ("Withdrawn", {"fields": (("withdrawn_at", "withdrawn_reason"),)}), *rest]
 
     # --- list ---------------------------------------------------------------------------
     def get_changelist_form(self, request, **kwargs):
@@ -335,7 +345,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
                 {
                     "title": "Delete inbound lines?",
                     "intro": "I4: the lines are deleted from staging and the deletion is kept "
-                    "in the audit trail. Collected lines cannot be deleted.",
+                    "in the audit trail. Collected and withdrawn lines cannot be deleted.",
                     "objects": [(line, line_badge(line)) for line in queryset[:200]],
                     "selected": queryset.values_list("pk", flat=True),
                     "action": "delete_selected_lines",

@@ -1,10 +1,11 @@
-"""How a staged line reads in the admin: its status badge, errors and raw row (I2, V12)."""
+"""How a staged line reads in the admin: its status badge, errors and raw row (I2, I4, V12)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.html import format_html_join
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from ..models import InboundLine
 from ..models.choices import LineStatus
@@ -12,16 +13,29 @@ from ..services.parsing import COLUMNS, FIELD_OF
 from ..services.validation import WAITING
 from .common import badge
 
+FIXED = (LineStatus.COLLECTED, LineStatus.WITHDRAWN)  # I4: read-only, never deleted
 STATUS_LABELS = {
     LineStatus.NEW: "New",
     LineStatus.COLLECTED: "Collected",
     LineStatus.ERROR: "Error",
+    LineStatus.WITHDRAWN: "Withdrawn",
 }
+
+
+def withdrawn_text(line: InboundLine) -> str:
+    """I4: when and why the service that staged a line took it back ('' if it did not)."""
+    if line.status != LineStatus.WITHDRAWN:
+        return ""
+    when = f"{timezone.localtime(line.withdrawn_at):%Y-%m-%d %H:%M}" if line.withdrawn_at else ""
+    why = line.withdrawn_reason or "by the service that staged it"
+    return f"Withdrawn {when}: {why}" if when else f"Withdrawn: {why}"
 
 
 def line_badge(line: InboundLine) -> str:
     if line.status == LineStatus.ERROR and line.error_codes == WAITING:
         return badge("WAITING", "Waiting", "V12: retried when its SO line is collected")
+    if line.status == LineStatus.WITHDRAWN:
+        return badge(line.status, STATUS_LABELS[line.status], withdrawn_text(line))
     return badge(line.status, STATUS_LABELS.get(line.status, line.status))
 
 
@@ -32,7 +46,16 @@ ERROR_LINE = (
 
 def error_lines(line: InboundLine) -> str:
     """code, rule and message, one per line; the message's own 'CODE (Vn):' prefix is not
-    repeated."""
+    repeated. A withdrawn line says when and why first (I4); the errors it had stay."""
+    withdrawn = withdrawn_text(line)
+    if withdrawn:
+        return format_html(
+            '<div class="revenue-error quiet">{}</div>{}', withdrawn, _errors_html(line) or ""
+        )
+    return _errors_html(line) or "—"
+
+
+def _errors_html(line: InboundLine) -> str:
     rows = []
     for error in line.errors or []:
         code, rule = error.get("code", ""), error.get("rule", "")
@@ -43,14 +66,7 @@ def error_lines(line: InboundLine) -> str:
                 message = message[len(rule) + 2 :]
             message = message.lstrip(" :")
         rows.append((code, rule, message))
-    return (
-        format_html_join(
-            "",
-            ERROR_LINE,
-            rows,
-        )
-        or "—"
-    )
+    return format_html_join("", ERROR_LINE, rows)
 
 
 def plain(value):
