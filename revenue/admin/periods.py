@@ -6,12 +6,14 @@ import os
 from collections import defaultdict
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_fsm.admin import FSMAdminMixin
 
@@ -22,7 +24,13 @@ from core.fsm_admin import FSMTransitionGuardMixin
 from ..forms import PeriodOpenForm
 from ..models import JournalEntry, Period
 from ..models.periods import period_label
-from ..services.periods import period_close, period_open, period_parse, trial_balance
+from ..reports.checklist import (
+    WARNING,
+    checklist_blockers,
+    checklist_run,
+    close_blocked_events,
+)
+from ..services.periods import REASON_MAX, period_close, period_open, period_parse, trial_balance
 from .common import AttachingChangeList, RevenueAdmin, amount_text, badge
 from .journal import BalanceRow, CurrencyTotal
 
@@ -31,6 +39,31 @@ CLOSE_INTRO = (
     "trial balance is kept and the GL transfer file is written; then the next month opens. "
     "Nothing is ever booked into a closed period again (S1)."
 )
+
+
+class PeriodCloseForm(forms.Form):
+    """M4: with a blocker on the checklist the close goes ahead only when forced, with a
+    reason (audited on the close event)."""
+
+    force = forms.BooleanField(
+        required=False, label="Close despite the blockers (force)", initial=False
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=REASON_MAX,
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        help_text="Why the close goes ahead despite the blockers: kept in the period's "
+        "history with the blockers it overrode.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("force") and not (cleaned.get("reason") or "").strip():
+            self.add_error(
+                "reason", "Reason: a forced close needs a reason (why close despite the blockers)."
+            )
+        return cleaned
 
 
 def balance_from_json(rows: list[dict]) -> list[CurrencyTotal]:
@@ -191,6 +224,8 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
             extra_context["entries_url"] = (
                 reverse("admin:revenue_journalentry_changelist") + f"?period={period.pk}"
             )
+            # M4: why the monthly auto-close did not close it (newest first)
+            extra_context["close_blocked"] = list(close_blocked_events(period=period.pk)[:12])
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
@@ -205,17 +240,28 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
             return False
         return self._close(request, obj.pk)
 
-    def _close(self, request, period_id: int) -> bool:
+    def _close(self, request, period_id: int, *, force: bool = False, reason: str = "") -> bool:
         try:
-            closed = period_close(actor=request.user, through=period_id)
+            closed = period_close(actor=request.user, through=period_id, force=force, reason=reason)
         except BusinessRuleRefused as refusal:
             self.message_refusal(request, refusal)
+            if refusal.rule == "M4" and refusal.field == "force" and not force:
+                self.message_user(
+                    request,
+                    format_html(
+                        'The <a href="{}">close page</a> shows the checklist and closes '
+                        "with a reason despite the blockers.",
+                        reverse("admin:revenue_period_close"),
+                    ),
+                    messages.INFO,
+                )
             return False
         opened = Period.objects.filter(status=Period.Status.OPEN).first()
         names = ", ".join(period_label(p.pk) for p in closed)
+        forced = " despite the checklist's blockers (forced; reason recorded)" if force else ""
         self.message_user(
             request,
-            f"S2: {names} closed: entries posted, GL transfer file written; "
+            f"S2: {names} closed{forced}: entries posted, GL transfer file written; "
             f"{opened.label if opened else 'no period'} is open.",
             messages.SUCCESS,
         )
@@ -232,6 +278,8 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
         ]
 
     def close_view(self, request):
+        """M4 then S2: the checklist first; with a blocker the close needs *force* and a
+        reason. A refusal is a message on this page again, never an error page."""
         if not self.has_close_permission(request):
             raise PermissionDenied
         changelist = reverse("admin:revenue_period_changelist")
@@ -242,19 +290,33 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
             # to it, past December 2999
             posted = request.POST.get("period", "")
             number = posted.isascii() and posted.isdigit() and len(posted) <= 12
-            if period is not None and number and int(posted) <= period.pk:
-                self._close(request, int(posted))
-            else:
+            if period is None or not number or int(posted) > period.pk:
                 self.message_user(
                     request,
                     f"S2: {posted[:20]!r} is not the open period "
                     f"({period.label if period else 'none is open'}): nothing was closed.",
                     messages.ERROR,
                 )
-            return HttpResponseRedirect(changelist)
+                return HttpResponseRedirect(changelist)
+            form = PeriodCloseForm(request.POST)
+            if form.is_valid():
+                force = form.cleaned_data["force"]
+                reason = form.cleaned_data["reason"] if force else ""
+                if self._close(request, int(posted), force=force, reason=reason):
+                    return HttpResponseRedirect(changelist)
+                period = Period.objects.filter(status=Period.Status.OPEN).first()
+                if period is None or period.pk > int(posted):
+                    return HttpResponseRedirect(changelist)  # S1: already after it
+        else:
+            form = PeriodCloseForm()
         if period is None:
             self.message_user(request, "S1: no open period to close.", messages.ERROR)
             return HttpResponseRedirect(changelist)
+        return self._close_page(request, period, form, changelist)
+
+    def _close_page(self, request, period: Period, form, changelist: str):
+        rows = checklist_run(period=period.pk, started_at=timezone.now())
+        blockers = checklist_blockers(rows)
         entries = JournalEntry.objects.filter(period=period.pk)
         facts = format_html(
             "{} entries, {} not posted yet · file GL_{}.csv",
@@ -264,15 +326,18 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
         )
         return self.admin_page(
             request,
-            "admin/revenue/action_confirm.html",
+            "admin/revenue/period/close.html",
             {
                 "title": f"Close period {period.label}?",
                 "intro": CLOSE_INTRO,
-                "objects": [(period, facts)],
-                "hidden": {"period": period.pk},
+                "period": period,
+                "facts": facts,
+                "checks": rows,
+                "blockers": len(blockers),
+                "warnings": sum(1 for row in rows if row.severity == WARNING),
+                "form": form,
                 "submit_label": f"Close {period.label}",
                 "cancel_url": changelist,
-                "danger": True,
             },
         )
 

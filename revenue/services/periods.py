@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date
 
 from django.core.files.base import ContentFile
@@ -15,6 +16,13 @@ from core.exceptions import BusinessRuleRefused
 from core.services import audit_record, sum_exact
 
 from ..models import JournalEntry, Period, ScheduleRow
+from ..reports.checklist import (
+    CLOSE_BLOCKED,
+    Check,
+    checklist_blockers,
+    checklist_run,
+    checklist_words,
+)
 from .settings import profile_get
 from .splits import period_add, period_of
 
@@ -67,13 +75,52 @@ def period_open(*, period: int, actor) -> Period:
     return opened
 
 
-def period_close(*, actor, through: int | None = None) -> list[Period]:
+REASON_MAX = 2000
+
+
+def _force_reason(*, force: bool, reason: str) -> str:
+    """M4: a forced close needs a reason, which is audited."""
+    reason = (reason or "").strip()
+    if not force:
+        return ""
+    if not reason:
+        raise BusinessRuleRefused(
+            rule="M4",
+            message="reason: a forced close needs a reason (why close despite the blockers)",
+            field="reason",
+        )
+    if len(reason) > REASON_MAX or "\x00" in reason:
+        raise BusinessRuleRefused(
+            rule="M4",
+            message=f"reason: at most {REASON_MAX} characters of text",
+            field="reason",
+        )
+    return reason
+
+
+def period_close(
+    *,
+    actor,
+    through: int | None = None,
+    force: bool = False,
+    reason: str = "",
+    on_checklist: Callable[[int, list[Check]], None] | None = None,
+) -> list[Period]:
     """S2: close the open period (or every period through ``through``) and open the next.
+
+    M4: before each close the pre-close checklist runs (lines staged before this call
+    count); a blocker refuses the close unless ``force`` with a ``reason``, which the close
+    event records with the blockers it overrode. With ``through``, the periods closed
+    before a blocked one stay closed and the refusal names the blocked period (its facts:
+    ``period``, ``blockers``, ``closed``). ``on_checklist(period, rows)`` sees each
+    period's checklist (the command prints it).
 
     Each close: held rows roll into the next period (S10), the period's entries are
     posted, its trial balance is kept and its GL transfer file written, all in one
     transaction with an audit event.
     """
+    reason = _force_reason(force=force, reason=reason)
+    started_at = timezone.now()
     closed: list[Period] = []
     while True:
         with transaction.atomic():
@@ -90,14 +137,40 @@ def period_close(*, actor, through: int | None = None) -> list[Period]:
                         field="through",
                     )
                 break
-            _close_one(period=period, actor=actor)
+            rows = checklist_run(period=period.id, started_at=started_at)
+            if on_checklist is not None:
+                on_checklist(period.id, rows)
+            blockers = checklist_blockers(rows)
+            if blockers and not force:
+                raise _blocked(period=period, blockers=blockers, closed=closed)
+            forced = {}
+            if blockers:
+                forced = {"forced": True, "overrode": [b.as_data() for b in blockers]}
+            _close_one(period=period, actor=actor, reason=reason, forced=forced)
             closed.append(period)
         if through is None or closed[-1].id >= through:
             break
     return closed
 
 
-def _close_one(*, period: Period, actor) -> None:
+def _blocked(*, period: Period, blockers: list[Check], closed: list[Period]):
+    before = ""
+    if closed:
+        before = f" ({', '.join(str(p.id) for p in closed)} closed before it)"
+    return BusinessRuleRefused(
+        rule="M4",
+        message=(
+            f"period {period.id} was not closed{before}: {checklist_words(blockers)}. "
+            "Resolve these first, or force the close with a reason"
+        ),
+        field="force",
+        period=period.id,
+        blockers=[b.as_data() for b in blockers],
+        closed=list(closed),
+    )
+
+
+def _close_one(*, period: Period, actor, reason: str = "", forced: dict | None = None) -> None:
     following = period_add(period.id, 1)
     rolled = ScheduleRow.objects.filter(period=period.id, held=True).update(period=following)
     posted = JournalEntry.objects.filter(period=period.id, posted=False).update(posted=True)
@@ -114,7 +187,13 @@ def _close_one(*, period: Period, actor) -> None:
         action="close",
         from_state="OPEN",
         to_state="CLOSED",
-        data={"posted_entries": posted, "held_rows_rolled": rolled, "next": following},
+        comment=reason,
+        data={
+            "posted_entries": posted,
+            "held_rows_rolled": rolled,
+            "next": following,
+            **(forced or {}),
+        },
     )
 
 
@@ -154,11 +233,32 @@ def gl_transfer_csv(period: Period) -> bytes:
 
 def period_close_due(*, today: date | None = None) -> list[Period]:
     """The monthly beat job: with AUTO_CLOSE_PERIOD = Y, close every open period whose
-    month has ended. With N it does nothing."""
+    month has ended. With N it does nothing. It never forces (M4): at a blocked period it
+    records why (``close_blocked``) and returns the periods it did close."""
     if profile_get("AUTO_CLOSE_PERIOD") != "Y":
         return []
     current = period_of(today or timezone.localdate())
     period = period_open_get()
     if period is None or period.id >= current:
         return []
-    return period_close(actor=None, through=period_add(current, -1))
+    try:
+        return period_close(actor=None, through=period_add(current, -1))
+    except BusinessRuleRefused as refusal:
+        if refusal.rule != "M4" or "blockers" not in refusal.facts:
+            raise
+        _close_blocked_record(refusal)
+        return refusal.facts["closed"]
+
+
+def _close_blocked_record(refusal: BusinessRuleRefused) -> None:
+    """M4: the auto-close never forces; why it did not close is an audit event on the
+    period it stopped at (shown on the period's page and the admin's home page)."""
+    period = Period.objects.get(pk=refusal.facts["period"])
+    audit_record(
+        document=period,
+        actor=None,
+        actor_label="auto-close",
+        action=CLOSE_BLOCKED,
+        comment=refusal.message,
+        data={"blockers": refusal.facts["blockers"]},
+    )
