@@ -1,0 +1,1 @@
+"""Reports the orders app owns because it knows the billing documents (close.md M5)."""

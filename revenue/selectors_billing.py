@@ -1,0 +1,123 @@
+"""Billing-type staging lines as the billing ↔ revenue reconciliation reads them (close.md M5).
+
+The orders app owns the reconciliation (it knows the documents); it reads revenue's lines
+only through these functions, a few set-based queries for a whole period, never one per
+document. Revenue still knows nothing of orders: the caller passes batch ids (a list, or a
+values queryset that the database runs as a subquery) and INV_LINE_IDs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .models import InboundBatch, InboundLine
+from .models.choices import BILLING_TYPES, LineStatus
+
+CHUNK = 2000
+FIELDS = (
+    "id",
+    "batch_id",
+    "tran_type",
+    "inv_line_id",
+    "so_line_id",
+    "inv_date",
+    "curr",
+    "ext_sll_prc",
+    "status",
+    "waiting",
+    "error_codes",
+    "withdrawn_reason",
+    "batch__source",
+    "batch__filename",
+)
+
+
+@dataclass(frozen=True)
+class BillingLine:
+    """One staged INV, CM, CM-R or CM-RO line: what it says and where it stands."""
+
+    id: int
+    batch_id: int
+    tran_type: str
+    inv_line_id: str
+    so_line_id: str
+    inv_date: date | None
+    currency: str
+    esp: Decimal | None
+    status: str
+    waiting: bool
+    error_codes: str
+    withdrawn_reason: str
+    source: str
+    filename: str
+
+    @property
+    def is_collected(self) -> bool:
+        return self.status == LineStatus.COLLECTED
+
+
+def _lines(queryset) -> Iterator[BillingLine]:
+    for values in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK):
+        yield BillingLine(*values)
+
+
+def inbound_lines_for_batches(*, batch_ids: Iterable[int]) -> dict[tuple[int, str], list]:
+    """(batch id, INV_LINE_ID) → the billing-type lines of these batches (withdrawn ones
+    too: a voided document's lines stay recorded, I4). One query per call."""
+    ids = sorted({b for b in batch_ids if b})
+    found: dict[tuple[int, str], list[BillingLine]] = {}
+    if not ids:
+        return found
+    lines = InboundLine.objects.filter(batch_id__any=ids, tran_type__in=BILLING_TYPES)
+    for line in _lines(lines.order_by("id")):
+        found.setdefault((line.batch_id, line.inv_line_id), []).append(line)
+    return found
+
+
+def service_lines_for_keys(*, keys: Iterable[str]) -> dict[str, list[BillingLine]]:
+    """INV_LINE_ID → the billing-type lines the order and returns services staged with it.
+
+    For a document that no longer names its batch (a voided one): its lines are still
+    recorded, withdrawn or, when revenue had collected them, collected."""
+    wanted = sorted({k for k in keys if k})
+    found: dict[str, list[BillingLine]] = {}
+    if not wanted:
+        return found
+    lines = InboundLine.objects.filter(
+        tran_type__in=BILLING_TYPES,
+        line_key__any=wanted,  # the line key of a billing line is its INV_LINE_ID
+        batch__source=InboundBatch.SourceKind.SERVICE,
+    )
+    for line in _lines(lines.order_by("id")):
+        found.setdefault(line.inv_line_id, []).append(line)
+    return found
+
+
+def billing_lines_outside(
+    *,
+    batch_ids: Iterable,
+    period_start: date,
+    period_end: date,
+    currency: str | None = None,
+    exclude_ids: Iterable[int] = (),
+) -> Iterator[BillingLine]:
+    """Billing-type lines dated (INV_DATE) in the period, collected or still staged (not
+    withdrawn), that are in none of ``batch_ids``: lines no billing document of the
+    period explains, such as another system's files. Streamed, ordered by content.
+
+    ``batch_ids``: lists of ids or values querysets (each becomes a subquery, so no list
+    of a month's batches travels to the database)."""
+    lines = InboundLine.objects.filter(
+        tran_type__in=BILLING_TYPES, inv_date__range=(period_start, period_end)
+    ).exclude(status=LineStatus.WITHDRAWN)
+    if currency:
+        lines = lines.filter(curr=currency)
+    for ids in batch_ids:
+        lines = lines.exclude(batch_id__in=ids)
+    excluded = sorted(set(exclude_ids))
+    if excluded:
+        lines = lines.exclude(id__any=excluded)
+    yield from _lines(lines.order_by("inv_date", "inv_line_id", "tran_type", "id"))
