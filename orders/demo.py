@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
+from unittest import mock
 
+from django.utils import timezone
 from djmoney.money import Money
 
 from .models import (
@@ -22,6 +25,25 @@ from .models import (
 from .services import order_activate, order_fulfil, order_item_save, order_items_fulfil, order_save
 
 D = dt.date
+# The demo's "today": inside its open period (revenue.demo.OPEN_PERIOD, 2026-11), so the
+# billing documents it makes are dated in that period whatever the real date (close.md M5)
+DEMO_TODAY = D(2026, 11, 20)
+
+
+@contextmanager
+def demo_today(day: dt.date = DEMO_TODAY):
+    """Run the demo's services as of ``day``: they date invoices, credit memos, returns and
+    reductions by ``timezone.localdate()``. Only a call without a value is moved; the
+    clock (``timezone.now``) keeps the real time."""
+    real = timezone.localdate
+
+    def localdate(value=None, timezone=None):
+        return day if value is None else real(value, timezone)
+
+    with mock.patch.object(timezone, "localdate", localdate):
+        yield day
+
+
 ACCOUNTS = [
     ("ACC-1001", "Acme Corporation", "USD", "Dana Reyes", "ap@acme.example"),
     ("ACC-1002", "Globex GmbH", "EUR", "Jonas Keller", "rechnungen@globex.example"),
@@ -230,6 +252,7 @@ def _reference_data() -> dict[str, int]:
     return created
 
 
+@demo_today()
 def orders_demo_load() -> dict[str, int]:
     """Create what is missing; leave what exists (idempotent by account/SKU/reference)."""
     created = _reference_data()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from .demo import demo_today
 from .models import BillingRun, Order, OrderKind, OrderStatus
 from .services import order_activate
 from .services.billing import billing_run_execute
@@ -47,6 +48,7 @@ def _reduce(order, sku, qty, start=None, end=None, activate=True, comment=""):
     return reduction
 
 
+@demo_today()
 def billing_demo_load() -> dict[str, int]:
     """Bill what is due today, then reduce and cancel: the credit memos follow (R9, C4)."""
     created = {"billing runs": 0, "reduction orders": 0}

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from djmoney.money import Money
 
+from orders.demo import demo_today
 from orders.models import (
     Account,
     BillingRun,
@@ -245,6 +246,7 @@ def _build(orders: dict[str, Order]) -> int:
     return ReturnOrder.objects.count()
 
 
+@demo_today()
 def returns_demo_load() -> dict[str, int]:
     """Create the demo returns once (they live on orders DEMO-R1 … DEMO-R4)."""
     if Order.objects.filter(reference="DEMO-R1").exists():

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from orders.demo import orders_demo_load
 from orders.demo_billing import billing_demo_load
+from orders.demo_close import close_demo_load
 from returns.demo import returns_demo_load
 from revenue.demo import revenue_demo_load
 
@@ -17,5 +18,6 @@ class Command(BaseCommand):
             created.update(billing_demo_load())
         created.update(returns_demo_load())
         created.update(revenue_demo_load())
+        created.update(close_demo_load())  # needs revenue's open period (close.md M5)
         summary = ", ".join(f"{n} {what}" for what, n in created.items())
         self.stdout.write(f"demo data loaded: {summary or 'nothing new'}")
