@@ -1,0 +1,183 @@
+"""The clarifications of revenue.md that landed with issue 15, one test (or more) per rule:
+I3 (a CM-RO stopped with RPRO-00683 is retried once a RORD of its SO line is collected),
+V14 (INB-006), P3 (dates in the open or closed periods clip to the first future period),
+P5 / P5a (what a CM-R and a CM change), P7 (contra books only the increase) and P8 (a
+CM-RO reverses the contra of all the line's RORDs together, unposted first).
+
+SO line L-1 sells 1200 over 2026 (100 a month) unless a test says otherwise.
+"""
+
+import pytest
+
+from revenue.models import ContraEntry, InboundLine, JournalEntry, SoLine
+from tests.revenue.conftest import D
+from tests.revenue.test_reductions import (
+    AR,
+    CL,
+    bill,
+    book,
+    cm_ro,
+    inv,
+    lines,
+    reversal_rows,
+    rord,
+    sched,
+    so,
+)
+
+CONTRA_AR = "CONTRA_AR"
+YEAR = {"start": "2026-01-01", "end": "2026-12-31"}
+
+
+def cm(line, inv_id, esp, **kw):
+    return bill("CM", line, inv_id, esp, **kw)
+
+
+def staged(kind: str) -> InboundLine:
+    return InboundLine.objects.get(tran_type=kind)
+
+
+def contras() -> list:
+    return list(
+        ContraEntry.objects.order_by("id").values_list(
+            "period", "kind", "amount", "removed", "reversed", "inbound_line__so_line_id"
+        )
+    )
+
+
+def contra_journal() -> list:
+    return list(
+        JournalEntry.objects.filter(entry_type__in=["CONTRA", "CONTRA_REVERSAL"])
+        .order_by("period", "id")
+        .values_list("period", "entry_type", "dr_account", "cr_account", "amount", "posted")
+    )
+
+
+def balance(line="L-1"):
+    return SoLine.objects.get(so_line_id=line).contra_balance
+
+
+@pytest.fixture
+def january(ledger):
+    ledger.cmd("revenue_period", "open", "202601")
+    return ledger
+
+
+@pytest.fixture
+def billed(january):
+    """L-1 for 12 units billed in full, contra profile Y, January open."""
+    january.cmd("revenue_profile", "CREATE_RORD_CONTRA_ENTRY", "Y")
+    book(january, so("L-1", 1200, qty=12), inv("L-1", "I-1", 1200, qty=12))
+    return january
+
+
+# --- P3 --------------------------------------------------------------------------------------
+
+
+def test_p3_rord_dates_in_closed_periods_clip_to_first_future_period(january):
+    """P3, revenue.md's example: a RORD of −240 over January–December collected with April
+    open reverses 30 in each of May–December; nothing in April or before."""
+    book(january, so("L-1", 1200))
+    january.cmd("revenue_period", "close", "--through", "202603")
+    book(january, rord("R-1", "L-1", -240, **YEAR))
+    assert reversal_rows() == [(202600 + m, "SO", D(-30)) for m in range(5, 13)]
+    assert sched(january) == {
+        (202601, "SO"): D(100),
+        (202602, "SO"): D(100),
+        (202603, "SO"): D(100),
+        (202604, "SO"): D(100),
+    } | {(202600 + m, "SO"): D(70) for m in range(5, 13)}
+    assert [lines(january)["L-1"][k] for k in ("EXT_SLL_PRC", "RECOGNIZED", "DEFERRED")] == [
+        "960.00",
+        "400.00",
+        "560.00",
+    ]
+
+
+def test_p3_a_rord_starting_in_the_open_period_spreads_over_its_future_days_only(january):
+    """P3 clipping with RATABLE_DAILY (3650 over 2026, 10 a day): −200 over 1 March – 30 June
+    with April open counts May (31 days) and June (30 days): 101.64 and 98.36."""
+    book(january, so("D-1", 3650, method="RATABLE_DAILY"))
+    january.cmd("revenue_period", "close", "--through", "202603")
+    book(january, rord("R-1", "D-1", -200, start="2026-03-01", end="2026-06-30"))
+    assert reversal_rows("D-1") == [(202605, "SO", D("-101.64")), (202606, "SO", D("-98.36"))]
+
+
+# --- P5, P5a ---------------------------------------------------------------------------------
+
+
+def test_p5a_a_cm_lowers_net_billed_only_s9_in_reverse(billed):
+    """P5a: a CM of −300 dated October–December turns those months' invoice-source 100 back
+    into SO source; net sell price, recognized, deferred and every release entry stay as
+    they were. It books CL Dr / AR Cr 300 (S4)."""
+    releases = list(
+        JournalEntry.objects.exclude(entry_type="INITIAL").values_list(
+            "period", "entry_type", "dr_account", "cr_account", "amount"
+        )
+    )
+    before = lines(billed)["L-1"]
+    book(billed, cm("L-1", "CM-1", -300, start="2026-10-01", end="2026-12-31"))
+    assert sched(billed) == {(202600 + m, "INV"): D(100) for m in range(1, 10)} | {
+        (202600 + m, "SO"): D(100) for m in range(10, 13)
+    }
+    assert lines(billed)["L-1"] == before  # net sell 1200, recognized / deferred unchanged
+    assert (
+        list(
+            JournalEntry.objects.exclude(entry_type="INITIAL").values_list(
+                "period", "entry_type", "dr_account", "cr_account", "amount"
+            )
+        )
+        == releases
+    )
+    initial = JournalEntry.objects.get(source_type="CM", entry_type="INITIAL")
+    assert (initial.period, initial.dr_account, initial.cr_account) == (202601, CL, AR)
+    assert initial.amount.amount == D(300)
+
+
+def test_p5a_p7_a_cm_lowers_the_net_billed_that_contra_compares(billed):
+    """P5a with P7: billed 1200 − 200 (CM) = 1000, sold 1200 − 300 = 900 → contra 100."""
+    book(billed, cm("L-1", "CM-1", -200, start="2026-11-01", end="2026-12-31"))
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    assert contras() == [(202601, "CONTRA", D(100), D(0), D(0), "R-1")]
+    assert SoLine.objects.get(so_line_id="L-1").net_sll_prc == D(900)
+
+
+# --- P7 --------------------------------------------------------------------------------------
+
+
+def test_p7_contra_books_only_the_increase_over_the_outstanding_contra(billed):
+    """P7: contra 300 (R-1), 100 of it removed by a CM-RO (outstanding 200, billed 1100);
+    R-2 of −200 makes the formula 1100 − 700 = 400: it books 400 − 200 = 200."""
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    book(billed, cm_ro("R-1", "L-1", "CRO-1", -100))
+    assert balance() == D(200)
+    book(billed, rord("R-2", "L-1", -200, start="2026-08-01", end="2026-09-30"))
+    assert [c[2] for c in contras()] == [D(300), D(200)]
+    assert balance() == D(400)
+    assert billed.nets()[(202601, CONTRA_AR)] == D(-400)
+
+
+def test_p7_a_lower_formula_books_no_decrease(billed):
+    """P7: a decrease comes only from a CM-RO. Contra 300; a CM of −250 lowers net billed to
+    950; R-2 of −100 gives 950 − 800 = 150 < 300 outstanding: nothing booked, 300 stays."""
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    book(billed, cm("L-1", "CM-1", -250, start="2026-07-01", end="2026-09-30"))
+    book(billed, rord("R-2", "L-1", -100, start="2026-09-01", end="2026-09-30"))
+    assert contras() == [(202601, "CONTRA", D(300), D(0), D(0), "R-1")]
+    assert balance() == D(300)
+    assert contra_journal() == [(202601, "CONTRA", CL, CONTRA_AR, D(300), False)]
+
+
+# --- P8 --------------------------------------------------------------------------------------
+
+
+def test_p8_a_cm_ro_reverses_the_contra_of_all_the_line_s_rords_together(billed):
+    """P8: contra 300 (R-1) and 200 (R-2), both unposted; the CM-RO of R-1 for 450 removes
+    450 of the 500 across both RORDs: 50 outstanding, one CONTRA_AR pair of 50 left."""
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    book(billed, rord("R-2", "L-1", -200, start="2026-08-01", end="2026-09-30"))
+    book(billed, cm_ro("R-1", "L-1", "CRO-1", -450))
+    assert balance() == D(50)
+    assert sum(rm for _, _, _, rm, _, _ in contras()) == D(450)
+    assert [e[4] for e in contra_journal()] == [D(50)]
+    assert billed.nets()[(202601, CONTRA_AR)] == D(-50)
