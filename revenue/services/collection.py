@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import DataError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
@@ -31,6 +31,7 @@ STALE_AFTER = timedelta(minutes=15)
 # the whole day between them.
 PASSES = 3
 SYSTEM_ERROR = "INB-999"
+NO_RORD = "RPRO-00683"  # V11
 # errors that one line's data can cause; anything else (database down…) fails the run
 LINE_FAULTS = (IntegrityError, DataError, ArithmeticError, ValueError, KeyError, TypeError)
 
@@ -72,9 +73,21 @@ def collection_pending_count() -> int:
 
 
 def _retry_due(queryset):
-    """I3: a stopped line is retried once edited / reviewed, or once its SO line arrived."""
+    """I3: a stopped line is retried once edited / reviewed, once its SO line arrived
+    (V12), or, for a CM-RO stopped with RPRO-00683 (V11), once a RORD of its SO line is
+    collected (found through the SO line: collected lines are out of the staging indexes
+    on ``ref_line_id``)."""
     arrived = SoLine.objects.values("so_line_id")
-    return queryset.filter(Q(retry=True) | Q(waiting=True, ref_line_id__in=arrived))
+    rord_collected = InboundLine.objects.filter(
+        line__so_line_id=OuterRef("ref_line_id"),
+        tran_type=TranType.RORD,
+        status=LineStatus.COLLECTED,
+    )
+    return queryset.filter(
+        Q(retry=True)
+        | Q(waiting=True, ref_line_id__in=arrived)
+        | Q(tran_type=TranType.CM_RO, error_codes__contains=NO_RORD) & Exists(rord_collected)
+    )
 
 
 def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> CollectionRun:

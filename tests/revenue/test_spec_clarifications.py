@@ -181,3 +181,46 @@ def test_p8_a_cm_ro_reverses_the_contra_of_all_the_line_s_rords_together(billed)
     assert sum(rm for _, _, _, rm, _, _ in contras()) == D(450)
     assert [e[4] for e in contra_journal()] == [D(50)]
     assert billed.nets()[(202601, CONTRA_AR)] == D(-50)
+
+
+# --- I3, V11 ---------------------------------------------------------------------------------
+
+
+def test_i3_a_cm_ro_stopped_with_rpro_00683_is_retried_once_a_rord_is_collected(billed):
+    """I3 / V11: a CM-RO that arrives before any RORD of its SO line is stopped with
+    RPRO-00683 and is not retried while there is none; the run that collects a RORD of the
+    line collects it too (contra 300, then removed by the CM-RO)."""
+    assert book(billed, cm_ro("R-1", "L-1", "CRO-1", -300)) == "collected 0, stopped 1, waiting 0"
+    assert staged("CM-RO").error_codes == "RPRO-00683"
+    assert billed.collect().strip() == "collected 0, stopped 0, waiting 0"
+    assert staged("CM-RO").status == "ERROR"
+    assert book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31")) == (
+        "collected 2, stopped 0, waiting 0"
+    )
+    assert staged("CM-RO").status == "COLLECTED"
+    assert contras() == [(202601, "CONTRA", D(300), D(300), D(0), "R-1")]
+    assert balance() == 0 and billed.nets()[(202601, AR)] == D(900)
+
+
+def test_i3_a_cm_ro_is_retried_when_its_stopped_rord_is_collected_after_review(january):
+    """I3: the RORD itself was stopped (V6, its end after the SO line's); once reviewed
+    (I5) it is collected, and so is the CM-RO that was waiting for it with RPRO-00683."""
+    book(january, so("L-1", 1200))
+    january.cmd("revenue_rule", "RPRO-00353", "--enable")
+    late = rord("R-1", "L-1", -300, start="2026-10-01", end="2027-01-31")
+    assert book(january, late, cm_ro("R-1", "L-1", "CRO-1", -300)) == (
+        "collected 0, stopped 2, waiting 0"
+    )
+    assert [staged(k).error_codes for k in ("RORD", "CM-RO")] == ["RPRO-00353", "RPRO-00683"]
+    january.cmd("revenue_review", str(staged("RORD").pk))
+    assert january.collect().strip() == "collected 2, stopped 0, waiting 0"
+
+
+def test_i3_a_cm_ro_of_another_line_s_rord_is_not_retried(january):
+    """I3: only a collected RORD of the CM-RO's own SO line makes it due again."""
+    book(january, so("L-1", 1200), so("L-2", 600))
+    book(january, cm_ro("R-1", "L-1", "CRO-1", -300))
+    assert book(january, rord("R-2", "L-2", -100, start="2026-12-01", end="2026-12-31")) == (
+        "collected 1, stopped 0, waiting 0"
+    )
+    assert staged("CM-RO").status == "ERROR"
