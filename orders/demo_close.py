@@ -1,6 +1,8 @@
 """Demo data, part 3 (after the revenue demo): what a month-end close has to find (close.md).
 
-Runs once revenue has collected the demo and opened 2026-11, as of the demo's today:
+Runs once revenue has collected the demo orders and opened 2026-11, and billing and
+returns have made the month's documents, as of the demo's today. It collects them (booked
+in 2026-11, the month they are dated in), then:
 - Revenue holds Globex's analytics line (DEMO-03, EUR: usage in dispute) and asks for a
   review of every reduction of a line changed by hand (V7 on). Billing then cancels two
   seats back to June: the RORD stops (RPRO-00356, V7) and so does the CM-RO of its credit
@@ -67,15 +69,16 @@ def _done(analytics: Order) -> bool:
 
 @demo_today()
 def close_demo_load() -> dict[str, int]:
-    """The open period's stopped and missing billing lines (see the module docstring)."""
-    current = period_open_get()
+    """Collect the month's documents (booked in the open period), then leave the stopped
+    and missing billing lines of the module docstring."""
     licences, analytics = _demo_order("DEMO-02"), _demo_order("DEMO-03")
-    if current is None or licences is None or analytics is None or _done(analytics):
+    if period_open_get() is None or licences is None or analytics is None or _done(analytics):
         return {}
+    collected = collection_collect(trigger=CollectionRun.Trigger.COMMAND).collected
     seats = _item(analytics, "ANL-ADD")
     line = SoLine.objects.filter(so_line_id=seats.so_line_id).first()
     if line is None:  # revenue has not collected the demo orders
-        return {}
+        return {"billing lines collected": collected}
     with transaction.atomic():
         if not line.hold:
             so_line_hold(line=line, actor=None, reason=HELD)
@@ -90,4 +93,8 @@ def close_demo_load() -> dict[str, int]:
         )
         invoice = _hand_keyed_invoice(licences, "CLOUD-LIC")
     run = collection_collect(trigger=CollectionRun.Trigger.COMMAND)
-    return {"month-end documents": 1 + (invoice is not None), "lines stopped": run.stopped}
+    return {
+        "month-end documents": 1 + (invoice is not None),
+        "billing lines collected": collected + run.collected,
+        "lines stopped": run.stopped,
+    }
