@@ -5,6 +5,8 @@ Data goes to stdout alone unless ``--output``; the one-line summary then goes to
 Exit 2 with a message on a bad period, currency or output, and for XLSX without --output.
 """
 
+import os
+import sys
 from pathlib import Path
 
 from revenue.management.base import RevenueCommand
@@ -36,7 +38,11 @@ class Command(RevenueCommand):
         report = billing_reconcile_report(period=period, currency=currency)
         self.stdout.ending = ""  # the writers end their own lines
         if target is None:
-            count = write_text(report, fmt=fmt, out=self.stdout)
+            try:
+                count = write_text(report, fmt=fmt, out=self.stdout)
+            except BrokenPipeError:  # the reader stopped early (| head): not a failure
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return
         elif fmt == "xlsx":
             count = write_xlsx(report, str(target))
         else:
