@@ -23,7 +23,7 @@ from orders.reports.reconcile import billing_reconcile_report
 from orders.services import order_activate
 from orders.services.billing import billing_run_execute, invoice_void
 from orders.services.reductions import ReductionLine, reduction_order_create
-from revenue.models import InboundLine
+from revenue.models import InboundLine, JournalEntry
 from revenue.reports.checklist import checklist_registered
 from revenue.services.inbound import inbound_line_delete
 from tests.factories import AccountFactory, OrderFactory, OrderItemFactory, ProductFactory
@@ -439,6 +439,18 @@ def test_m4_billing_reconcile_check_is_ok_when_everything_was_collected(opened):
 # --- load_demo ---------------------------------------------------------------------------
 
 
+def contract_liability_balances(*, through: int) -> dict[tuple[str, str], Decimal]:
+    """(RC_KEY, currency) → CL Cr − Dr booked through ``through`` (< 0: a contract asset)."""
+    balances: dict[tuple[str, str], Decimal] = {}
+    entries = JournalEntry.objects.filter(period__lte=through).values_list(
+        "line__contract__rc_key", "amount_currency", "dr_account", "cr_account", "amount"
+    )
+    for key, currency, dr, cr, amount in entries:
+        sign = (cr == "CONTRACT_LIABILITY") - (dr == "CONTRACT_LIABILITY")
+        balances[(key, currency)] = balances.get((key, currency), D(0)) + sign * amount
+    return balances
+
+
 def test_m5_load_demo_dates_its_documents_in_the_open_period_with_each_case(db):
     """M5: load_demo's billing documents are dated in its open period (2026-11) whatever
     the real date, and the report shows collected, stopped and missing lines, in USD and
@@ -467,6 +479,9 @@ def test_m5_load_demo_dates_its_documents_in_the_open_period_with_each_case(db):
     assert list(report.sections[0].rows)  # the revenue demo's own lines: another system
     (check,) = billing_reconcile_check(period=202611, started_at=None)
     assert (check.severity, check.count) == ("warning", 3)
+    balances = contract_liability_balances(through=202611)  # M3 has both sides in USD
+    assert any(v < 0 for (_, cur), v in balances.items() if cur == "USD")  # contract asset
+    assert any(v > 0 for (_, cur), v in balances.items() if cur == "USD")  # liability
 
     out, _ = cmd("load_demo")
     assert "nothing new" in out
