@@ -1,4 +1,4 @@
-"""The validation registry's defaults (V1–V13) and profile settings (P6, S2)."""
+"""The validation registry's defaults (V1–V14) and profile settings (P6, S2)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,15 @@ RULES = (
         "INB-005",
         "Duplicate line id of the same type with different content",
         ALL,
+        True,
+        True,
+        False,
+    ),
+    (
+        "V14",
+        "INB-006",
+        "RORD ORD_QTY is greater than the SO line's quantity net of returned quantity",
+        "RORD",
         True,
         True,
         False,

@@ -1,4 +1,4 @@
-"""V1–V13: the validation registry applied to staged lines, a batch at a time.
+"""V1–V14: the validation registry applied to staged lines, a batch at a time.
 
 Everything a rule needs about other lines (their SO line, duplicates, collected RORDs)
 is loaded once per batch by ``ValidationContext``; ``line_errors`` itself runs no query.
@@ -161,6 +161,20 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
             errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
     if (r := rule("RPRO-00620")) and so.return_flag == "Y":
         errors.append(_error(r, so.so_line_id))
+    if (r := rule("INB-006")) and line.ord_qty is not None and so.quantity is not None:
+        net_qty = so.quantity - so.returned_qty  # V14: returns lower it, RORDs do not
+        if line.ord_qty > net_qty:
+            ordered, returned = _qty(so.quantity), _qty(so.returned_qty)
+            detail = (
+                f"{_qty(line.ord_qty)} > {_qty(net_qty)} ({ordered} ordered, {returned} returned)"
+            )
+            errors.append(_error(r, detail, "ORD_QTY"))
     # a CM-RO whose RORD is still staged never gets here: it waits for it (I7)
     if (r := rule("RPRO-00683")) and so.pk not in ctx.has_rord:
         errors.append(_error(r, so.so_line_id, "ORIG_SO_LINE_ID"))
+
+
+def _qty(value) -> str:
+    """A quantity without trailing zeros: 12, 2.5."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

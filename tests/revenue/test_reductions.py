@@ -149,12 +149,13 @@ CL, REV, AR = "CONTRACT_LIABILITY", "REVENUE", "AR"
 
 def test_p1_every_row_and_entry_of_a_reduction_belongs_to_the_original_so_line(ledger):
     """P1: the schedule rows and journal entries a RORD and a CM-R book are the original SO
-    line's; the RORD's own SO_LINE_ID never becomes an SO line."""
+    line's; the RORD's own SO_LINE_ID never becomes an SO line. (The CM-R is collected
+    first, I7: the RORD is for the 11 units left, V14.)"""
     ledger.cmd("revenue_period", "open", "202601")
     book(ledger, so("L-1", 1200, qty=12), so("L-2", 600), inv("L-1", "I-1", 1200, qty=12))
     assert book(
         ledger,
-        rord("R-1", "L-1", -300, start="2026-07-01", end="2026-09-30", qty=12),
+        rord("R-1", "L-1", -300, start="2026-07-01", end="2026-09-30", qty=11),
         cm_r("L-1", "CR-1", -100, qty=1),
     ) == ("collected 2, stopped 0, waiting 0")
     original = SoLine.objects.get(so_line_id="L-1")

@@ -16,6 +16,7 @@ from tests.revenue.test_reductions import (
     CL,
     bill,
     book,
+    cm_r,
     cm_ro,
     inv,
     lines,
@@ -224,3 +225,31 @@ def test_i3_a_cm_ro_of_another_line_s_rord_is_not_retried(january):
         "collected 1, stopped 0, waiting 0"
     )
     assert staged("CM-RO").status == "ERROR"
+
+
+# --- V14 -------------------------------------------------------------------------------------
+
+
+def test_v14_rord_quantity_above_the_quantity_net_of_returns_is_stopped(billed):
+    """V14 INB-006: 12 ordered, 2 returned (CM-R): a RORD for 11 is stopped naming ORD_QTY;
+    one for 10 is collected."""
+    book(billed, cm_r("L-1", "CR-1", -200, qty=2))
+    assert book(billed, rord("R-1", "L-1", -100, qty=11, start="2026-12-01", end="2026-12-31")) == (
+        "collected 0, stopped 1, waiting 0"
+    )
+    stopped = staged("RORD")
+    assert stopped.error_codes == "INB-006"
+    (error,) = stopped.errors
+    assert error["field"] == "ORD_QTY" and error["rule"] == "V14"
+    assert error["message"].endswith(": 11 > 10 (12 ordered, 2 returned)")
+    assert book(billed, rord("R-2", "L-1", -100, qty=10, start="2026-12-01", end="2026-12-31")) == (
+        "collected 1, stopped 0, waiting 0"
+    )
+
+
+def test_v14_can_be_switched_off(billed):
+    """V14 is on by default and can be disabled; its stopped lines are then retried."""
+    book(billed, rord("R-1", "L-1", -100, qty=13, start="2026-12-01", end="2026-12-31"))
+    assert staged("RORD").error_codes == "INB-006"
+    billed.cmd("revenue_rule", "INB-006", "--disable")
+    assert billed.collect().strip() == "collected 1, stopped 0, waiting 0"
