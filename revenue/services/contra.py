@@ -82,10 +82,12 @@ class ContraBook:
                     self.open[contra.line_id].append(contra)
 
     def on_rord(self, *, line: SoLine, inbound) -> Decimal:
-        """P7: book the contra a RORD calls for; returns the amount (0 with profile N)."""
+        """P7: book the contra a RORD calls for; returns the amount (0 with profile N).
+        Net sell = Σ ESP of the SO, its RORDs and its CM-Rs (a CM-R lowers net sell and net
+        billed alike, P5): the line's N."""
         if not self.enabled:
             return ZERO
-        net_sell = line.ext_sll_prc.amount + line.rord_sll_prc
+        net_sell = line.net_sll_prc
         wanted = max(self.billed.get(line.pk, ZERO) - net_sell, ZERO)
         amount = wanted - line.contra_balance
         if amount <= 0:

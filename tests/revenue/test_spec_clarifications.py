@@ -107,6 +107,20 @@ def test_p3_a_rord_starting_in_the_open_period_spreads_over_its_future_days_only
 # --- P5, P5a ---------------------------------------------------------------------------------
 
 
+def test_p5_a_cm_r_lowers_net_sell_and_net_billed_alike(billed):
+    """P5: a CM-R of −100 for 1 of 12 units takes 100 off the line's net sell price (N) and
+    off its net billed: 1100 each, so a RORD of −300 then leaves 1100 − 800 = 300 of contra
+    (P7), not the 200 that counting the CM-R on the billed side only would give."""
+    book(billed, cm_r("L-1", "CR-1", -100, qty=1))
+    line = SoLine.objects.get(so_line_id="L-1")
+    assert line.net_sll_prc == D(1100) and line.return_flag == "N"
+    assert lines(billed)["L-1"]["EXT_SLL_PRC"] == "1100.00"
+    assert billed.nets()[(202601, AR)] == D(1100)
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    assert contras() == [(202601, "CONTRA", D(300), D(0), D(0), "R-1")]
+    assert balance() == D(300)
+
+
 def test_p5a_a_cm_lowers_net_billed_only_s9_in_reverse(billed):
     """P5a: a CM of −300 dated October–December turns those months' invoice-source 100 back
     into SO source; net sell price, recognized, deferred and every release entry stay as
