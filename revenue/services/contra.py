@@ -2,9 +2,10 @@
 
 With profile ``CREATE_RORD_CONTRA_ENTRY`` = Y, collecting a RORD books
 ``max(0, net billed − net sell)`` (less what the line already carries) as CL Dr / Contra AR
-Cr in the open period (P7). A CM-RO reverses contra of its RORD up to its own amount:
-an entry not posted yet is removed (its journal pair shrinks or goes), a posted one is
-answered by a second, reversing entry (Contra AR Dr / CL Cr) in the open period (P8).
+Cr in the open period (P7). A CM-RO reverses the line's contra, all its RORDs together,
+up to its own amount, unposted entries first: an entry not posted yet is removed (its
+journal pair shrinks or goes), a posted one is answered by a second, reversing entry
+(Contra AR Dr / CL Cr) in the open period (P8).
 Nothing here touches the line's revenue schedule (P9).
 """
 
@@ -116,11 +117,15 @@ class ContraBook:
         return amount
 
     def on_cm_ro(self, *, line: SoLine, inbound, amount: Decimal) -> Decimal:
-        """P8: reverse up to ``amount`` of the line's outstanding contra, its own RORD's
-        (the CM-RO's SO_LINE_ID) first, then the oldest. Returns what was reversed."""
-        contras = self.open.get(line.pk, [])
-        mine = [c for c in contras if _rord_key(c) == inbound.so_line_id]
-        ordered = mine + [c for c in contras if c not in mine]
+        """P8: reverse up to ``amount`` of the line's outstanding contra, all its RORDs
+        together, unposted entries first (removed), then posted ones (answered by a contra
+        reversal). Within each, its own RORD's (the CM-RO's SO_LINE_ID) first, then the
+        oldest. Returns what was reversed."""
+        open_period = self.booker.open
+        ordered = sorted(  # stable: the oldest first within each group
+            self.open.get(line.pk, []),
+            key=lambda c: (c.period < open_period, _rord_key(c) != inbound.so_line_id),
+        )
         left = amount
         for contra in ordered:
             if left <= 0:
@@ -129,7 +134,7 @@ class ContraBook:
             if take <= 0:
                 continue
             left -= take
-            if contra.period >= self.booker.open:  # not posted yet: removed (P8)
+            if contra.period >= open_period:  # not posted yet: removed (P8)
                 contra.removed += take
                 contra.removed_by_id = inbound.pk
                 key = (line.pk, contra.inbound_line_id)

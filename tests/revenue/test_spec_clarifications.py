@@ -198,6 +198,27 @@ def test_p8_a_cm_ro_reverses_the_contra_of_all_the_line_s_rords_together(billed)
     assert billed.nets()[(202601, CONTRA_AR)] == D(-50)
 
 
+def test_p8_unposted_contra_is_removed_before_posted_contra_is_reversed(billed):
+    """P8: R-1's contra 300 is posted (January closed), R-2's 200 is booked in February and
+    not posted. The CM-RO of R-1 for 250 removes R-2's 200 first, then answers 50 of R-1's
+    posted 300 with a CONTRA_REVERSAL in February: 250 outstanding."""
+    book(billed, rord("R-1", "L-1", -300, start="2026-10-01", end="2026-12-31"))
+    billed.cmd("revenue_period", "close")
+    book(billed, rord("R-2", "L-1", -200, start="2026-08-01", end="2026-09-30"))
+    book(billed, cm_ro("R-1", "L-1", "CRO-1", -250, day="2026-02-10"))
+    assert contras() == [
+        (202601, "CONTRA", D(300), D(0), D(50), "R-1"),
+        (202602, "CONTRA", D(200), D(200), D(0), "R-2"),
+        (202602, "CONTRA_REVERSAL", D(50), D(0), D(0), "R-1"),
+    ]
+    assert contra_journal() == [
+        (202601, "CONTRA", CL, CONTRA_AR, D(300), True),
+        (202602, "CONTRA_REVERSAL", CONTRA_AR, CL, D(50), False),
+    ]
+    assert balance() == D(250)
+    assert billed.nets()[(202602, CONTRA_AR)] == D(50)
+
+
 # --- I3, V11 ---------------------------------------------------------------------------------
 
 
