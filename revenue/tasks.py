@@ -9,6 +9,7 @@ from .services.collection import (
     collection_run_execute,
 )
 from .services.periods import period_close_due
+from .services.totals import ledger_totals_compact
 
 
 @shared_task(bind=True, acks_late=True)
@@ -37,3 +38,9 @@ def collect_inbound_task(self, run_id: int | None = None) -> dict:
 def close_period_task() -> list[int]:
     """S2: the monthly job; closes only when AUTO_CLOSE_PERIOD = Y and the month ended."""
     return [period.id for period in period_close_due()]
+
+
+@shared_task(acks_late=True)
+def ledger_totals_compact_task(period: int | None = None) -> int:
+    """M6: the nightly job; folds the ledger totals' deltas into one row per key."""
+    return ledger_totals_compact(period=period)

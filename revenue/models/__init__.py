@@ -5,6 +5,7 @@ from .periods import Period
 from .rules import ProfileSetting, ValidationRule
 from .runs import CollectionRun
 from .staging import InboundBatch, InboundLine
+from .totals import LedgerTotal
 
 __all__ = [
     "CollectionRun",
@@ -12,6 +13,7 @@ __all__ = [
     "InboundBatch",
     "InboundLine",
     "JournalEntry",
+    "LedgerTotal",
     "Period",
     "ProfileSetting",
     "RevenueContract",

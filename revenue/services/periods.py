@@ -25,6 +25,7 @@ from ..reports.checklist import (
 )
 from .settings import profile_get
 from .splits import period_add, period_of
+from .totals import ledger_totals_compact
 
 
 def period_parse(text: str, *, field: str = "period") -> int:
@@ -174,6 +175,7 @@ def _close_one(*, period: Period, actor, reason: str = "", forced: dict | None =
     following = period_add(period.id, 1)
     rolled = ScheduleRow.objects.filter(period=period.id, held=True).update(period=following)
     posted = JournalEntry.objects.filter(period=period.id, posted=False).update(posted=True)
+    ledger_totals_compact(period=period.id)  # M6: the period's totals, one row per key
     period.trial_balance = trial_balance(period=period.id)
     period.gl_file.save(f"GL_{period.id}.csv", ContentFile(gl_transfer_csv(period)), save=False)
     period.close()

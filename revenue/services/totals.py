@@ -1,0 +1,157 @@
+"""M6: the journal's maintained totals (``LedgerTotal``): compaction, rebuild, SQLite triggers.
+
+The triggers of migration ``0010_ledger_totals`` append signed delta rows in the
+transaction that writes the journal; readers add them up (``revenue.selectors_totals``).
+Compaction folds each key's deltas into one row so that reads stay short.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection as default_connection
+from django.db import transaction
+
+from ..models import LedgerTotal
+
+TABLE = LedgerTotal._meta.db_table
+KEY = ("period", "contract_id", "currency", "dr_account", "cr_account", "entry_type", "source_type")
+COLUMNS = (*KEY, "amount_minor", "entries")
+
+
+def ledger_totals_compact(*, period: int | None = None) -> int:
+    """M6: replace the deltas of each key (of ``period``, or of the whole ledger) that has
+    more than one by one row holding their sums; a key that adds up to nothing loses its
+    rows. Returns how many rows fewer the table has.
+
+    Safe beside writers and another compaction (READ COMMITTED): the sums written are those
+    of the rows this statement deleted (``DELETE … RETURNING``). A delta committed after it
+    started is not seen, not deleted and stays as it is; a row another compaction deleted
+    first is skipped, not counted twice.
+    """
+    if default_connection.vendor == "postgresql":
+        return _compact_postgresql(period)
+    return _compact_rows(period)
+
+
+def _compact_postgresql(period: int | None) -> int:
+    key = ", ".join(KEY)
+    match = " AND ".join(f"t.{name} = k.{name}" for name in KEY)
+    where = "WHERE period = %(period)s" if period is not None else ""
+    sql = f"""
+        WITH keys AS (
+            SELECT {key} FROM {TABLE} {where}
+            GROUP BY {key}
+            HAVING count(*) > 1 OR (sum(amount_minor) = 0 AND sum(entries) = 0)
+        ), gone AS (
+            DELETE FROM {TABLE} t USING keys k WHERE {match}
+            RETURNING t.*
+        ), kept AS (
+            INSERT INTO {TABLE} ({", ".join(COLUMNS)})
+            SELECT {key}, sum(amount_minor), sum(entries) FROM gone GROUP BY {key}
+            HAVING sum(amount_minor) <> 0 OR sum(entries) <> 0
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM kept)
+    """
+    with transaction.atomic(), default_connection.cursor() as cursor:
+        cursor.execute(sql, {"period": period})
+        deleted, inserted = cursor.fetchone()
+    return deleted - inserted
+
+
+def _compact_rows(period: int | None) -> int:
+    """Elsewhere (SQLite: one writer at a time): delete the rows, add up what was deleted
+    and write the sums back, in one transaction."""
+    where, params = ("WHERE period = %s", [period]) if period is not None else ("", [])
+    with transaction.atomic(), default_connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} {where} RETURNING {', '.join(COLUMNS)}", params)
+        sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        deleted = 0
+        for *key, amount, entries in cursor.fetchall():
+            deleted += 1
+            total = sums[tuple(key)]
+            total[0] += amount
+            total[1] += entries
+        kept = [
+            LedgerTotal(**dict(zip(KEY, key, strict=True)), amount_minor=amount, entries=entries)
+            for key, (amount, entries) in sorted(sums.items())
+            if amount or entries
+        ]
+        LedgerTotal.objects.bulk_create(kept, batch_size=500)
+    return deleted - len(kept)
+
+
+REBUILD = f"""
+INSERT INTO {TABLE} ({", ".join(COLUMNS)})
+SELECT e.period, l.contract_id, e.amount_currency, e.dr_account, e.cr_account, e.entry_type,
+    e.source_type, sum(CAST(round(e.amount * 100) AS BIGINT)), count(*)
+FROM revenue_journalentry e JOIN revenue_soline l ON l.id = e.line_id
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+
+def ledger_totals_rebuild(*, connection=None) -> int:
+    """M6: the totals written afresh from the journal, one row per key (a repair, and
+    SQLite's after a migration). Returns the rows written."""
+    connection = connection or default_connection
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE}")
+        cursor.execute(REBUILD)
+        return cursor.rowcount
+
+
+# --- SQLite: row-level triggers ----------------------------------------------------------------
+
+_VALUES = (
+    "{row}.period, {contract}, {row}.amount_currency, {row}.dr_account, {row}.cr_account, "
+    "{row}.entry_type, {row}.source_type, {sign}CAST(ROUND({row}.amount * 100) AS INTEGER), {sign}1"
+)
+_CONTRACT = "(SELECT contract_id FROM revenue_soline WHERE id = {row}.line_id)"
+
+
+def _delta(row: str, sign: str, *, strict: bool = True) -> str:
+    contract = _CONTRACT.format(row=row)
+    if not strict:  # a delete never fails: an SO line gone (a test's flush) counts as 0
+        contract = f"COALESCE({contract}, 0)"
+    values = _VALUES.format(row=row, contract=contract, sign=sign)
+    return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({values});"
+
+
+SQLITE_TRIGGERS = {
+    "revenue_ledgertotal_insert": (
+        "AFTER INSERT ON revenue_journalentry FOR EACH ROW BEGIN " + _delta("NEW", "") + " END"
+    ),
+    "revenue_ledgertotal_delete": (
+        "AFTER DELETE ON revenue_journalentry FOR EACH ROW BEGIN "
+        + _delta("OLD", "-", strict=False)
+        + " END"
+    ),
+    "revenue_ledgertotal_update": (
+        "AFTER UPDATE OF period, line_id, amount, amount_currency, dr_account, cr_account, "
+        "entry_type, source_type ON revenue_journalentry FOR EACH ROW BEGIN "
+        + _delta("OLD", "-", strict=False)
+        + " "
+        + _delta("NEW", "")
+        + " END"
+    ),
+}
+
+
+def ledger_totals_sqlite_triggers(*, connection, install: bool) -> None:
+    """Drop SQLite's triggers, and with ``install`` create them again and rebuild the
+    totals (they were not kept while the triggers were away). Run around every ``migrate``
+    (``revenue.models.totals``): SQLite rebuilds a table to alter it, which drops the
+    journal's triggers, and refuses to rename a rebuilt SO line table while a trigger reads
+    it."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        for name in SQLITE_TRIGGERS:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        tables = set(connection.introspection.table_names(cursor))
+        if not install or not {TABLE, "revenue_journalentry", "revenue_soline"} <= tables:
+            return
+        for name, body in SQLITE_TRIGGERS.items():
+            cursor.execute(f"CREATE TRIGGER {name} {body}")
+    ledger_totals_rebuild(connection=connection)
