@@ -1,4 +1,5 @@
-"""An SO line's schedule as a table and as a server-rendered waterfall chart (S6–S10).
+"""An SO line's schedule as a table and as a waterfall chart (S6–S10, Chart.js through
+admin/revenue/includes/chart.html).
 
 Reads only: ScheduleRow summed per period, source and held flag. Recognized / deferred /
 held follow the same split as ``selectors.so_lines_with_amounts`` (S10).
@@ -6,17 +7,15 @@ held follow the same split as ``selectors.so_lines_with_amounts`` (S10).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from ..models import ScheduleRow, SoLine
 from ..models.choices import Source
 from ..models.periods import period_label
+from .chartjs import chart_bar, chart_links
 from .common import amount_text
 
 ZERO = Decimal("0")
@@ -156,71 +155,31 @@ COLORS = {
     (HELD, Source.INV): "#d48a00",
     (HELD, Source.SO): "#f2c65c",
 }
-LEGEND = (
-    ((RECOGNIZED, Source.INV), "Recognized · billed"),
-    ((RECOGNIZED, Source.SO), "Recognized · not billed"),
-    ((DEFERRED, Source.INV), "Deferred · billed"),
-    ((DEFERRED, Source.SO), "Deferred · not billed"),
-    ((HELD, Source.INV), "Held"),
-)
-TOP, BOTTOM, LEFT, RIGHT = 38, 58, 78, 16
-HEIGHT = 320
-TARGET_WIDTH = 1000  # the bars share this width: wide bars for a year, thin ones for five
+LABEL_OF = {
+    (RECOGNIZED, Source.INV): "Recognized · billed",
+    (RECOGNIZED, Source.SO): "Recognized · not billed",
+    (DEFERRED, Source.INV): "Deferred · billed",
+    (DEFERRED, Source.SO): "Deferred · not billed",
+    (HELD, Source.INV): "Held · billed",
+    (HELD, Source.SO): "Held · not billed",
+}
+TOTAL_LABEL = {RECOGNIZED: "Recognized", DEFERRED: "Deferred (not held)", HELD: "Held"}
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def n(value: float) -> str:
-    """A coordinate: one decimal is enough on screen."""
-    return f"{value:.1f}"
+def _short(label: str) -> tuple[str, str]:
+    """'2026-01' → ('Jan', '2026'); other labels as they are."""
+    if len(label) == 7 and label[4] == "-":
+        return MONTHS[int(label[5:]) - 1], label[:4]
+    return label, ""
 
 
-def tick_text(tick: float, step: float, currency: str) -> str:
-    """Axis labels without decimals when the step is whole: 12,500 not 12,500.00."""
-    if step >= 1 and float(step).is_integer():
-        return f"{round(tick):,}"
-    return amount_text(Decimal(str(round(tick, 6))), currency)
-
-
-def _nice_step(span: float) -> float:
-    raw = span / 5 or 1
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
-
-
-def y_axis(*, y, y_min, y_max, step, width, middle, label, currency) -> list[SafeString]:
-    """Grid lines with their tick labels, the zero axis and the rotated axis label."""
-    out = []
-    tick = y_min
-    while tick <= y_max + step / 2:
-        out.append(
-            format_html(
-                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="ytick" x="{}" y="{}">{}</text>',
-                LEFT,
-                width - RIGHT,
-                n(y(tick)),
-                n(y(tick)),
-                LEFT - 6,
-                n(y(tick) + 4),
-                tick_text(tick, step, currency),
-            )
-        )
-        tick += step
-    out.append(
-        format_html(
-            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-            '<text class="ylabel" x="12" y="{}" transform="rotate(-90 12 {})">{}</text>',
-            LEFT,
-            width - RIGHT,
-            n(y(0)),
-            n(y(0)),
-            middle,
-            middle,
-            label,
-        )
-    )
+def period_axis_labels(labels: list[str]) -> list[str | list[str]]:
+    """Month names, with the year under the first one and under each January."""
+    out: list[str | list[str]] = []
+    for index, label in enumerate(labels):
+        month, year = _short(label)
+        out.append([month, year] if year and (index == 0 or month == "Jan") else month)
     return out
 
 
@@ -237,164 +196,79 @@ def _segments(row: PeriodRow) -> list[tuple[tuple[str, str], Decimal]]:
     return out
 
 
-def waterfall_svg(schedule: Schedule) -> SafeString:
+def schedule_anchor(label: str) -> str:
+    """The schedule table's row of a period ('2026-11') on the SO line page."""
+    return f"#schedule-{label}"
+
+
+def waterfall_chart(schedule: Schedule) -> dict | None:
     """Floating bars: each period starts where the cumulative total stood and adds its
-    release (stacked by source, coloured by recognized / deferred / held); a last bar
-    shows the line's total split into recognized, deferred and held."""
+    release (by source, coloured by recognized / deferred / held), with a dashed line at
+    each cumulative total; a last bar splits the line's total into recognized, deferred
+    and held. A click on a period opens its row of the schedule table."""
     rows = schedule.rows
     if not rows:
-        return mark_safe("")
-    bars = []  # (label, [(y0, y1, color, title)], is_open)
-    low = high = 0.0
-    for row in rows:
-        base = float(row.cumulative - row.total)
-        up = base
-        parts = []
-        segments = _segments(row)
-        for key, amount in sorted(segments, key=lambda s: s[1] < 0):
-            start = up
-            up += float(amount)
-            parts.append((start, up, COLORS[key], f"{row.label} {LABEL_OF[key]}", amount))
-            low, high = min(low, start, up), max(high, start, up)
-        bars.append((row.label, parts, row.is_open))
-    total_parts, start = [], 0.0
-    for key, amount in (
-        ((RECOGNIZED, Source.INV), schedule.recognized),
-        ((DEFERRED, Source.INV), schedule.deferred - schedule.held),
-        ((HELD, Source.INV), schedule.held),
-    ):
-        if amount:
-            label = LABEL_OF[key].split(" · ")[0]
-            total_parts.append((start, start + float(amount), COLORS[key], label, amount))
-            start += float(amount)
-            low, high = min(low, start), max(high, start)
-    bars.append(("Total", total_parts, False))
-
-    slot = min(72.0, max(26.0, (TARGET_WIDTH - LEFT - RIGHT) / len(bars)))
-    bar_w, gap = round(slot * 0.64, 1), round(slot * 0.36, 1)
-    step = _nice_step(high - low)
-    y_min = math.floor(low / step) * step
-    y_max = math.ceil(high / step) * step or step
-    width = round(LEFT + RIGHT + len(bars) * slot + gap)
-    plot_h = HEIGHT - TOP - BOTTOM
-
-    def y(value: float) -> float:
-        return TOP + plot_h * (y_max - value) / (y_max - y_min)
-
+        return None
     currency = schedule.currency
-    out = [
-        format_html(
-            '<svg class="revenue-waterfall" xmlns="http://www.w3.org/2000/svg" '
-            'viewBox="0 0 {} {}" width="100%" style="max-width:{}px" role="img" '
-            'aria-label="Revenue waterfall in {}">',
-            width,
-            HEIGHT,
-            width,
-            currency,
+    points: dict[tuple[str, str], list] = {key: [] for key in LABEL_OF}
+    for row in rows:
+        level = row.cumulative - row.total
+        at: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        for key, amount in sorted(_segments(row), key=lambda s: s[1] < 0):
+            at[key] = (level, level + amount)
+            level += amount
+        for key in LABEL_OF:
+            points[key].append(at.get(key))
+    totals, start = {}, ZERO
+    for state, amount in (
+        (RECOGNIZED, schedule.recognized),
+        (DEFERRED, schedule.deferred - schedule.held),
+        (HELD, schedule.held),
+    ):
+        totals[state] = (start, start + amount) if amount else None
+        start += amount
+
+    n = len(rows)
+    anchors = [schedule_anchor(row.label) for row in rows]
+    datasets, links = [], []
+    for key, label in LABEL_OF.items():
+        datasets.append({"label": label, "data": [*points[key], None], "color": COLORS[key]})
+        links.append([*chart_links(anchors, points[key]), None])
+    for state, label in TOTAL_LABEL.items():
+        datasets.append(
+            {
+                "label": label,
+                "data": [None] * n + [totals[state]],
+                "color": COLORS[(state, Source.INV)],
+                "legend": False,
+            }
         )
+        links.append([None] * n + ["#revenue-schedule"])
+    texts = schedule.texts
+    notes = [
+        f"Cumulative {row.cumulative_text} {currency}" + (" · open period" if row.is_open else "")
+        for row in rows
     ]
-    out += y_axis(
-        y=y,
-        y_min=y_min,
-        y_max=y_max,
-        step=step,
-        width=width,
-        middle=TOP + plot_h / 2,
-        label=f"Cumulative revenue ({currency})",
+    notes.append(f"Total {texts['total']} {currency}")
+    open_index = next((i for i, row in enumerate(rows) if row.is_open), None)
+    held = f", of which held {texts['held']}" if schedule.held else ""
+    return chart_bar(
+        id="chart-waterfall",
+        title="Revenue waterfall",
+        labels=[*period_axis_labels([row.label for row in rows]), "Total"],
+        datasets=datasets,
         currency=currency,
+        overlay=True,
+        links=links,
+        y_label=f"Cumulative revenue ({currency})",
+        highlight=None if open_index is None else {"index": open_index, "label": "open"},
+        connectors=[row.cumulative for row in rows],
+        notes=notes,
+        height=300,
+        label_head="Period",
+        aria_label=(
+            f"Revenue waterfall in {currency}, {rows[0].label} to {rows[-1].label}: total "
+            f"{texts['total']}, recognized {texts['recognized']}, deferred "
+            f"{texts['deferred']}{held}."
+        ),
     )
-    previous_top = None
-    for index, (label, parts, is_open) in enumerate(bars):
-        x = LEFT + gap + index * (bar_w + gap)
-        if is_open:
-            out.append(
-                format_html(
-                    '<rect class="open-band" x="{}" y="{}" width="{}" height="{}"/>'
-                    '<text class="open-label" x="{}" y="{}">open</text>',
-                    x - gap / 2,
-                    TOP - 14,
-                    bar_w + gap,
-                    plot_h + 14,
-                    x + bar_w / 2,
-                    TOP - 4,
-                )
-            )
-        if previous_top is not None and parts:
-            out.append(
-                format_html(
-                    '<line class="connector" x1="{}" x2="{}" y1="{}" y2="{}"/>',
-                    x - gap,
-                    x,
-                    n(y(previous_top)),
-                    n(y(previous_top)),
-                )
-            )
-        for y0, y1, color, title, amount in parts:
-            top, bottom = max(y0, y1), min(y0, y1)
-            out.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{}: {} {}</title></rect>",
-                    x,
-                    n(y(top)),
-                    bar_w,
-                    n(max(y(bottom) - y(top), 1)),
-                    color,
-                    title,
-                    amount_text(amount, currency),
-                    currency,
-                )
-            )
-        if parts:
-            previous_top = parts[-1][1] if label != "Total" else None
-        label_y = HEIGHT - BOTTOM + 16
-        month, year = _short(label)
-        out.append(
-            format_html(
-                '<text class="xtick{}" x="{}" y="{}">{}</text>',
-                " total" if label == "Total" else "",
-                x + bar_w / 2,
-                label_y,
-                month,
-            )
-        )
-        if year and (index == 0 or month == "Jan"):
-            out.append(
-                format_html(
-                    '<text class="xtick year" x="{}" y="{}">{}</text>',
-                    x + bar_w / 2,
-                    label_y + 14,
-                    year,
-                )
-            )
-    legend_x = LEFT
-    for key, text in LEGEND:
-        out.append(
-            format_html(
-                '<rect x="{}" y="10" width="11" height="11" fill="{}"/>'
-                '<text class="legend" x="{}" y="20">{}</text>',
-                legend_x,
-                COLORS[key],
-                legend_x + 15,
-                text,
-            )
-        )
-        legend_x += 22 + 6.2 * len(text)
-    out.append(mark_safe("</svg>"))
-    return mark_safe("".join(out))
-
-
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def _short(label: str) -> tuple[str, str]:
-    """'2026-01' → ('Jan', '2026'); other labels as they are."""
-    if len(label) == 7 and label[4] == "-":
-        return MONTHS[int(label[5:]) - 1], label[:4]
-    return label, ""
-
-
-LABEL_OF = {key: text for key, text in LEGEND} | {
-    (HELD, Source.SO): "Held · not billed",
-    (HELD, Source.INV): "Held · billed",
-}

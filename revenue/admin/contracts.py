@@ -13,7 +13,7 @@ from core.queries import correlated_count
 
 from ..models import RevenueContract, SoLine
 from ..selectors_ledger import contract_lines, contract_totals, contracts_sums
-from .charts_allocation import allocation_svg
+from .charts_allocation import allocation_chart
 from .common import AttachingChangeList, ReadOnlyAdmin, amount_text
 from .staging import plain
 
@@ -171,6 +171,6 @@ class RevenueContractAdmin(ReadOnlyAdmin):
                 totals=totals,
                 line_rows=line_rows(lines),
                 total_rows=total_rows(totals),
-                charts=[(t, allocation_svg(lines, t.currency)) for t in totals],
+                charts=[(t, allocation_chart(lines, t.currency)) for t in totals],
             )
         return super().changeform_view(request, object_id, form_url, extra_context)

@@ -25,8 +25,8 @@ from ..selectors_ledger import (
     so_line_reductions,
 )
 from ..services.manual import so_line_dates_change, so_line_hold, so_line_release
-from .charts import so_line_schedule, waterfall_svg
-from .charts_reductions import reductions_svg
+from .charts import so_line_schedule, waterfall_chart
+from .charts_reductions import reductions_chart
 from .common import ReadOnlyAdmin, amount_text, badge, money_html
 from .filters import CurrencyFilter
 from .ledger_panels import contra_table, figure_groups, reduction_table
@@ -256,13 +256,13 @@ class SoLineAdmin(ReadOnlyAdmin):
             figures = so_line_figures(line, net_billed=so_line_net_billed(line))
             extra_context.update(
                 schedule=schedule,
-                waterfall=waterfall_svg(schedule),
+                waterfall=waterfall_chart(schedule),
                 figure_groups=figure_groups(line, figures),
                 reductions=reductions,
                 reduction_table=reduction_table(reductions),
-                reductions_chart=reductions_svg(reductions, contra)
+                reductions_chart=reductions_chart(reductions, contra)
                 if reductions.reductions or contra
-                else "",
+                else None,
                 contra=contra,
                 contra_rows=contra_table(contra, line.currency),
                 contra_outstanding=amount_text(line.contra_balance, line.currency),

@@ -15,6 +15,17 @@ pytestmark = [
 ]
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+DRAWN = """id => {
+  const chart = Chart.getChart(document.querySelector(`canvas[data-chart="${id}"]`));
+  const bars = chart.getSortedVisibleDatasetMetas().flatMap(meta => meta.data.filter(
+    (el, i) => chart.data.datasets[meta.index].data[i] !== null));
+  return {
+    labels: chart.data.labels.map(l => Array.isArray(l) ? l.join(" ") : l),
+    bars: bars.length,
+    zero_height: bars.filter(el => Math.abs(el.base - el.y) < 0.5).length,
+    legend: chart.legend.legendItems.map(item => item.text),
+  };
+}"""
 
 
 def shot(page, name: str, *, full: bool = True) -> None:
@@ -34,11 +45,11 @@ def test_so_line_page_shows_schedule_waterfall_and_history(
     shot(page, "revenue_solines")
 
     page.goto(f"{live_server.url}/admin/revenue/soline/{line.pk}/change/")
-    chart = page.locator("svg.revenue-waterfall")
-    expect(chart).to_be_visible()
-    assert chart.locator("rect[fill]").count() > 13  # 13 periods, the total bar, the legend
-    expect(chart).to_contain_text("Total")
-    expect(chart).to_contain_text("Recognized · billed")
+    expect(page.locator("canvas[data-chart=chart-waterfall]")).to_be_visible()
+    drawn = page.evaluate(DRAWN, "chart-waterfall")  # Chart.js (a static file) drew it
+    assert drawn["labels"][-1] == "Total" and len(drawn["labels"]) == 14  # 13 periods + total
+    assert drawn["bars"] > 13 and drawn["zero_height"] == 0
+    assert "Recognized · billed" in drawn["legend"]
     schedule = page.locator("#revenue-schedule table.revenue-schedule tbody tr")
     expect(schedule).to_have_count(13)  # 15 Sep 2026 – 14 Sep 2027, daily
     expect(page.locator("#revenue-schedule tr.open")).to_contain_text("2026-11")

@@ -29,6 +29,7 @@ from revenue.models import (
     SoLine,
     ValidationRule,
 )
+from tests.charts import chart_spec, points
 from tests.factories import UserFactory
 
 HEADER = (
@@ -352,7 +353,16 @@ def test_so_line_page_has_schedule_waterfall_transactions_and_journal(admin_clie
     assert len(schedule.rows) == 12 and schedule.total == 1200
     assert schedule.recognized == 100 and schedule.deferred == 1100
     assert schedule.rows[0].inv == 100 and schedule.rows[-1].so == 100  # S9: billed Jan–Jun
-    assert '<svg class="revenue-waterfall"' in html and "Recognized · billed" in html
+    spec = chart_spec(html, "chart-waterfall")  # S9, S10: floating bars from the cumulative
+    assert spec["labels"][0] == ["Jan", "2026"] and spec["labels"][-1] == "Total"
+    assert points(spec, "Recognized · billed") == {"Jan 2026": ["0.00", "100.00"]}
+    assert points(spec, "Deferred · billed")["Jun"] == ["500.00", "600.00"]
+    assert len(points(spec, "Deferred · billed")) == 5  # Feb–Jun: invoiced, not yet recognized
+    assert points(spec, "Deferred · not billed")["Dec"] == ["1100.00", "1200.00"]
+    assert points(spec, "Recognized") == {"Total": ["0.00", "100.00"]}
+    assert points(spec, "Deferred (not held)") == {"Total": ["100.00", "1200.00"]}
+    assert spec["connectors"][-1] == "1200.00" and spec["highlight"]["index"] == 0
+    assert spec["links"][0][0] == "#schedule-2026-01" and 'id="schedule-2026-01"' in html
     assert 'id="revenue-transactions"' in html and "I1-1" in html
     assert 'id="revenue-journal"' in html and "Contract liability" in html
     assert 'id="revenue-history"' in html

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from revenue.models import CollectionRun, ContraEntry, InboundLine, SoLine
 from revenue.services.collection import collection_run_execute
+from tests.charts import by_label, chart_spec, points
 from tests.factories import UserFactory
 from tests.revenue.test_vectors import RV1_STEP1, RV1_STEP2, RV1_STEP3, RV4_RORD, RV4_SO
 
@@ -96,9 +97,17 @@ def test_p3_so_line_page_shows_the_rord_column_booked_nov_and_scheduled_dec(admi
 
     html = response.content.decode()
     assert 'id="revenue-reductions"' in html and "RORD SO101-1" in html
-    assert '<svg class="revenue-svg revenue-reductions"' in html
-    assert '<rect class="reversal scheduled"' in html and 'fill="url(#rdx-hatch-0)"' in html
-    assert '<rect class="reversal booked"' in html
+    spec = chart_spec(html, "chart-reductions")
+    assert spec["highlight"] == {"index": 10, "label": "open"}  # 2019-11
+    assert points(spec, "RORD SO101-1 booked") == {"Nov": ["50.00", "0.00"]}
+    assert points(spec, "RORD SO101-1 scheduled") == {"Dec": ["50.00", "0.00"]}
+    assert by_label(spec)["RORD SO101-1 scheduled"]["pattern"] == "hatch"
+    assert points(spec, "Net") == {"Nov": "0.00", "Dec": "0.00"}
+    assert len(points(spec, "Original · closed / open")) == 11
+    assert points(spec, "Original · future") == {"Dec": "50.00"}
+    rord = InboundLine.objects.get(tran_type="RORD", so_line_id="SO101-1")
+    assert spec["links"][2][10] == url("inboundline_change", rord.pk)  # the reversal's line
+    assert spec["links"][0][0] == "#reduction-2019-01" and 'id="reduction-2019-01"' in html
     table = response.context["reduction_table"]
     dec_row = next(r for r in table["rows"] if r["label"] == "2019-12")
     assert dec_row["cells"] == [{"text": "-50.00", "state": "scheduled"}]
@@ -169,8 +178,9 @@ def test_p7_p8_contra_not_posted_then_removed_by_the_cm_ro(admin_client, rv1):
 
 def test_p8_after_close_a_second_rord_and_cm_ro_reverse_the_posted_contra(admin_client, rv1):
     """Close 201911: its contra is posted and December's reversal becomes booked (open).
-    A second RORD (−50) adds a column and a contra of 50; the CM-RO of the first RORD
-    answers the posted contra with a contra reversal in 201912, linked both ways."""
+    A second RORD (−50) adds a column and a contra of 50, not posted; the CM-RO of the
+    first RORD (−100) removes that unposted 50 first, then answers 50 of the posted 100
+    with a contra reversal in 201912, linked both ways (P8)."""
     rv1.cmd("revenue_period", "close")
     rv1.stage(RORD2)
     rv1.collect()
@@ -186,15 +196,20 @@ def test_p8_after_close_a_second_rord_and_cm_ro_reverse_the_posted_contra(admin_
     rows = {(r["period"], r["kind"]): r for r in response.context["contra_rows"]}
     first, second = rows[("2019-11", "Contra")], rows[("2019-12", "Contra")]
     reversal = rows[("2019-12", "Contra reversal")]
-    assert (first["state"], first["reversed"], first["outstanding"]) == ("posted", "100.00", "0.00")
-    assert (second["state"], second["outstanding"]) == ("not posted", "50.00")
-    assert (reversal["amount"], reversal["state"]) == ("100.00", "not posted")
+    assert (first["state"], first["reversed"], first["outstanding"]) == ("posted", "50.00", "50.00")
+    assert (second["state"], second["outstanding"]) == ("not posted · removed", "0.00")
+    assert (reversal["amount"], reversal["state"]) == ("50.00", "not posted")
     assert "CM-RO INV101-1" in reversal["booked_by"]
     html = response.content.decode()
     assert f'reverses <a href="#contra-{first["pk"]}">#{first["pk"]} (2019-11 contra)</a>' in html
     assert f'reversed by <a href="#contra-{reversal["pk"]}">' in html
     assert ContraEntry.objects.get(pk=reversal["pk"]).reverses_id == first["pk"]
-    assert '<text class="contra reversal"' in html  # the chart's contra lane
+    notes = chart_spec(html, "chart-reductions")["notes"]  # the chart's contra, by period
+    assert notes[-2] == ["Contra +100.00 (CL Dr / Contra AR Cr), posted"]
+    assert notes[-1] == [
+        "Contra +50.00: removed by a CM-RO before it was posted",
+        "Contra reversal -50.00 (Contra AR Dr / CL Cr), not posted",
+    ]
 
 
 def test_so_line_page_query_count_does_not_grow_with_reductions(admin_client, rv1):
@@ -241,7 +256,20 @@ def test_a3_contract_page_lines_totals_and_chart(admin_client, rv1):
         True,
     )
     html = response.content.decode()
-    assert '<svg class="revenue-svg revenue-allocation"' in html
+    spec = chart_spec(html, "chart-allocation-USD")
+    assert spec["labels"] == [
+        ["SO100-1", "Hardware"],
+        ["SO100-2", "Maintenance"],
+        ["SO100-3", "Support"],
+    ]
+    assert by_label(spec)["Net ESP"]["data"] == ["1200.00", "500.00", "360.00"]
+    allocated = by_label(spec)["Allocated (A3)"]
+    assert allocated["data"] == ["1144.44", "572.23", "343.33"]
+    assert [p["text"] for p in allocated["point_labels"]] == [
+        "carve -55.56",
+        "carve +72.23",
+        "carve -16.67",
+    ]
     for line in SoLine.objects.filter(contract=contract):
         assert f'href="{url("soline_change", line.pk)}"' in html
 
@@ -255,7 +283,12 @@ def test_a3_contract_page_after_a_return_leaves_the_line_out(admin_client, rv1):
     assert rows["SO100-1"]["returned"] and rows["SO100-1"]["allocated"] == ""
     (usd,) = response.context["total_rows"]
     assert usd["balanced"] and usd["outside"] == 1 and usd["pool_net"] == "860.00"
-    assert "returned (P2)" in response.content.decode()
+    spec = chart_spec(response.content.decode(), "chart-allocation-USD")
+    assert by_label(spec)["Allocated (A3)"]["data"] == [None, "537.50", "322.50"]  # 860 × 600 / 960
+    assert by_label(spec)["Net ESP"]["point_labels"][0] == {
+        "text": "returned (P2)",
+        "tone": "quiet",
+    }
 
 
 def test_lists_show_net_esp_return_flag_allocation_and_contract_sums(admin_client, rv1):
