@@ -18,7 +18,18 @@ from ..models.choices import Account
 from ..models.periods import period_label
 from ..selectors import journal_export_rows
 from .common import ReadOnlyAdmin, amount_text, csv_download, money_html
-from .filters import AccountFilter, PeriodFilter, PostedFilter, SourceTypeFilter
+from .filters import PeriodFilter, PostedFilter
+from .journal_filters import (
+    AccountsFilter,
+    ContractFilter,
+    CurrencyFilter,
+    CustomerFilter,
+    EntryTypeFilter,
+    ItemFilter,
+    PeriodRangeFilter,
+    SoLineFilter,
+    SourceTypesFilter,
+)
 
 ZERO = Decimal("0")
 BALANCE = "_balance"  # ?_balance=1: total a filtered set of any size
@@ -119,7 +130,20 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         "posted",
     )
     list_display_links = ("period_text",)
-    list_filter = (PeriodFilter, "entry_type", AccountFilter, PostedFilter, SourceTypeFilter)
+    # the last ones are what a report figure's drill-down sets (close.md)
+    list_filter = (
+        PeriodFilter,
+        EntryTypeFilter,
+        AccountsFilter,
+        PostedFilter,
+        SourceTypesFilter,
+        CurrencyFilter,
+        PeriodRangeFilter,
+        ContractFilter,
+        CustomerFilter,
+        ItemFilter,
+        SoLineFilter,
+    )
     search_fields = ("line__so_line_id",)
     search_help_text = "SO_LINE_ID"
     list_select_related = ("line",)
