@@ -2,19 +2,23 @@
 Django's stock ModelAdmin closed for every registered admin (ours and third-party ones):
 malformed ids in an action's selection and out-of-range dates in a date hierarchy."""
 
-from functools import cache
+from functools import cache, partial
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models.base import ModelBase
+from django.urls import path, reverse
 
+from core import admin_report_views as reports
 from core.admin_objects import is_key
+from core.admin_reports import admin_reports_for
 
 APP_ORDER = [
     "orders",
     "returns",
     "revenue",
+    "reports",  # the registered reports (core.admin_reports), after the work apps
     "core",
     "django_celery_beat",
     "django_celery_results",
@@ -31,7 +35,61 @@ class ContraAdminSite(admin.AdminSite):
     def get_app_list(self, request, app_label=None):
         rank = {label: i for i, label in enumerate(APP_ORDER)}
         apps = super().get_app_list(request, app_label)
+        if app_label is None:
+            apps += self.reports_app(request)
         return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))
+
+    def reports_app(self, request) -> list[dict]:
+        """The "Reports" heading: every registered report the user may open."""
+        shown = admin_reports_for(request.user)
+        if not shown:
+            return []
+        return [
+            {
+                "name": "Reports",
+                "app_label": "reports",
+                "app_url": reverse("admin:reports", current_app=self.name),
+                "has_module_perms": True,
+                "models": [
+                    {
+                        "model": None,
+                        "name": report.title,
+                        "object_name": report.slug,
+                        "perms": {"view": True, "add": False, "change": False, "delete": False},
+                        "admin_url": reverse(
+                            "admin:report", args=[report.slug], current_app=self.name
+                        ),
+                        "add_url": None,
+                        "view_only": True,
+                    }
+                    for report in shown
+                ],
+            }
+        ]
+
+    def get_urls(self):
+        """The reports' pages (core.admin_report_views) before the site's own."""
+        view = self.admin_view
+        return [
+            path("reports/", view(partial(reports.reports_index_view, self)), name="reports"),
+            path(
+                "reports/exports/<int:export_id>/",
+                view(partial(reports.export_view, self)),
+                name="report_export",
+            ),
+            path(
+                "reports/exports/<int:export_id>/file/",
+                view(partial(reports.export_file_view, self)),
+                name="report_export_file",
+            ),
+            path("reports/<slug:slug>/", view(partial(reports.report_view, self)), name="report"),
+            path(
+                "reports/<slug:slug>/download/",
+                view(partial(reports.download_view, self)),
+                name="report_download",
+            ),
+            *super().get_urls(),
+        ]
 
     def register(self, model_or_iterable, admin_class=None, **options):
         super().register(model_or_iterable, admin_class, **options)

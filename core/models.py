@@ -46,3 +46,49 @@ class DocumentSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.last_value}"
+
+
+class ReportExport(models.Model):
+    """A report download written by a Celery worker (close.md M6): too many rows to write
+    while the browser waits, so the admin shows its progress, then a link to the file."""
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        DONE = "DONE", "Done"
+        FAILED = "FAILED", "Failed"
+
+    report = models.CharField(max_length=50, help_text="The report's slug (admin Reports).")
+    fmt = models.CharField("format", max_length=10, default="xlsx")
+    params = models.JSONField(default=dict, blank=True, help_text="The page's filters.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_estimate = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    file = models.FileField(upload_to="reports/", blank=True)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.fmt} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        """Rows written of the estimate; 99 until done (the estimate is only an estimate)."""
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_estimate:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_estimate))

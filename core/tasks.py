@@ -8,3 +8,15 @@ from django.utils import timezone
 def worker_heartbeat(self) -> dict:
     """Answer from whichever worker took the job: proves the broker and a worker run."""
     return {"worker": self.request.hostname, "at": timezone.now().isoformat()}
+
+
+@shared_task(bind=True, acks_late=True)
+def report_export_task(self, export_id: int) -> dict:
+    """M6: write a large report download (core.report_exports); a finished one is kept."""
+    from .models import ReportExport
+    from .report_exports import report_export_run
+
+    if self.request.id:
+        ReportExport.objects.filter(pk=export_id, task_id="").update(task_id=self.request.id)
+    export = report_export_run(export_id=export_id)
+    return {"export": export.pk, "status": export.status, "rows": export.rows_done}
