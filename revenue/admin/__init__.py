@@ -1,3 +1,13 @@
 """The revenue sub-ledger admin: thin screens over revenue.services and revenue.selectors."""
 
-from . import batches, contracts, inbound, journal, ledger, periods, runs, settings  # noqa: F401
+from . import (  # noqa: F401  (registers the admin classes; reports: close.md's "Reports")
+    batches,
+    contracts,
+    inbound,
+    journal,
+    ledger,
+    periods,
+    reports,
+    runs,
+    settings,
+)
