@@ -1,1 +1,1 @@
-from . import billing, orders, reductions, reference  # noqa: F401  (registers the admin classes)
+from . import billing, orders, reductions, reference, reports  # noqa: F401  (registers the admins)

@@ -1,0 +1,59 @@
+"""M5 billing ↔ revenue reconciliation in the admin's "Reports" (close.md): the orders app
+owns it (it knows the documents); each document links to its invoice or credit memo."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from core.admin_reports import admin_report_register
+from revenue.admin.reports import PeriodFilters
+
+from ..models import CreditMemo, CreditMemoLine, Invoice, InvoiceLine
+from ..reports.documents import period_dates
+from ..reports.reconcile import billing_reconcile_report, reconcile_period
+
+
+class ReconcileFilters(PeriodFilters):
+    """The documents dated in a period (default the open one), in a currency or all."""
+
+    basis = None  # billing has no carve basis
+    field_order = ["period", "currency"]
+
+
+def reconcile_links(rows, options):
+    """Each document number → its invoice or credit memo page (two queries a page)."""
+    numbers = {row["document"] for row in rows if row.get("document")}
+    urls = {}
+    for model, name in ((Invoice, "invoice"), (CreditMemo, "creditmemo")):
+        for number, pk in model.objects.filter(number__in=numbers).values_list("number", "pk"):
+            urls[number] = reverse(f"admin:orders_{name}_change", args=[pk])
+
+    def link(row, key, sub):
+        return urls.get(row.get("document"), "") if key == "document" else ""
+
+    return link
+
+
+def reconcile_estimate(*, period=None, currency=None, **_) -> int:
+    """The document lines dated in the period: a row each."""
+    first, last = period_dates(reconcile_period(period))
+    invoices = InvoiceLine.objects.filter(invoice__invoice_date__range=(first, last))
+    memos = CreditMemoLine.objects.filter(credit_memo__memo_date__range=(first, last))
+    if currency:
+        invoices = invoices.filter(invoice__currency=currency)
+        memos = memos.filter(credit_memo__currency=currency)
+    return invoices.count() + memos.count()
+
+
+admin_report_register(
+    "billing-reconcile",
+    title="Billing ↔ revenue reconciliation",
+    builder=billing_reconcile_report,
+    permission="orders.view_invoice",
+    filters=ReconcileFilters,
+    links=reconcile_links,
+    estimate=reconcile_estimate,
+    description="M5: every line of the period's invoices and credit memos against the "
+    "revenue lines emitted for it; revenue lines no document explains listed apart.",
+    order=50,
+)
