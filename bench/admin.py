@@ -5,10 +5,12 @@
 
 DATABASE_URL gives the server and the user; the pages are read from the scratch database
 of ``bench/admin_data.py`` (``contra_admin_bench`` unless --database says otherwise): 1M
-orders (2M order products), 833,334 SO lines with 10M schedule rows, 2M journal entries,
-1M inbound lines. The data is generated on the first run (about 3 minutes) and kept:
-later runs find the same sizes and reuse it (--reuse skips even the check, --force
-regenerates).
+orders (2M order products), 833,334 SO lines with 10M schedule rows, about 10.35M journal
+entries (every period of every line, invoices and credit memos; USD, EUR and JPY) and the
+ledger totals the journal's triggers keep (M6), 1M inbound lines. The data is generated
+on the first run (40–50 s for --orders 100000 on the 2-core machine, so about 8 minutes
+for the full size) and kept: later runs find the same sizes and reuse it (--reuse skips
+even the check, --force regenerates; --orders N or --scale F for less).
 
 Every page is read for two objects or filters (a large account and a small one, an order
 with 3 products and one with 1, a common error code and a rare one …). A superuser logged
@@ -16,7 +18,8 @@ in with the test Client gets each a few times (warm-up), then ``--requests`` tim
 in turn, timed; one more request of each runs under CaptureQueriesContext: both must run
 the same number of queries (no N+1). Prints median and p95 milliseconds, the median CPU
 time of this process per request (the Python part, which other load on the machine does
-not inflate), the queries, and whether p95 is within the target (150 ms); --explain
+not inflate), the queries, and whether p95 is within the target (150 ms; 2 s for the
+month-end report pages of ``report_pages``, M6); --explain
 prints EXPLAIN ANALYZE of each page's slowest queries. Runs with DEBUG off (DJANGO_DEBUG=0)
 unless the environment says otherwise; prints the load average, as other processes on
 the machine inflate the wall times.
@@ -41,6 +44,7 @@ os.environ.setdefault("DJANGO_DEBUG", "0")
 from bench import admin_data  # noqa: E402
 
 TARGET_MS = 150
+REPORT_TARGET_MS = 2000  # M6: a report's first page at the admin-bench volume
 USER = "bench-admin"
 
 
@@ -51,6 +55,7 @@ class Page:
     other: str  # the same page for another object or filter: same query count
     expect: str  # a text the page must show (not an error page or an empty list)
     extra: bool = False  # --extra: reported, not held to the target
+    target_ms: int = TARGET_MS  # p95 must be within it
 
 
 @dataclass
@@ -139,6 +144,22 @@ def pages(sizes: dict[str, int]) -> list[Page]:
             'id="result_list"',
         ),
     ]
+
+
+def report_pages(sizes: dict[str, int]) -> list[Page]:
+    """M6: the month-end report pages, each held to REPORT_TARGET_MS (2 s for the first
+    page). Append one ``report_page(...)`` per report; they are timed with the other pages
+    (``--only`` selects by label, e.g. ``--only report``). The data: periods 2024-01 …
+    2026-05 closed, 2026-06 open (bench/admin_sql.py OPEN_PERIOD), USD / EUR / JPY."""
+    return [
+        # report_page("report: waterfall", "/admin/revenue/…/?period=202606",
+        #             "/admin/revenue/…/?period=202506", 'id="…"'),
+    ]
+
+
+def report_page(label: str, url: str, other: str, expect: str) -> Page:
+    """A report page: the same measurement as the admin pages, with the report target."""
+    return Page(label, url, other, expect, target_ms=REPORT_TARGET_MS)
 
 
 def extra_pages() -> list[Page]:
@@ -257,7 +278,7 @@ def print_table(results: list[Result]) -> None:
     print("-" * len(header))
     for r in results:
         checks = ["(extra)"] if r.page.extra else []
-        checks.append("ok" if r.p95 <= TARGET_MS else f"p95 > {TARGET_MS}")
+        checks.append("ok" if r.p95 <= r.page.target_ms else f"p95 > {r.page.target_ms}")
         checks.append("constant" if r.constant else "NOT CONSTANT")
         print(
             f"{r.page.label:<38}{r.median:>10.1f}{r.p95:>9.1f}{r.cpu_median:>8.1f}{r.queries:>9}  "
@@ -293,7 +314,7 @@ def main() -> None:
     client = Client()
     client.force_login(superuser())
     results = []
-    for page in pages(sizes) + (extra_pages() if args.extra else []):
+    for page in pages(sizes) + report_pages(sizes) + (extra_pages() if args.extra else []):
         if args.only and args.only not in page.label:
             continue
         result = measure(client, page, requests=args.requests, warmup=args.warmup)
@@ -313,7 +334,9 @@ def main() -> None:
     print_table(results)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
-    failed = [r for r in results if not r.page.extra and (r.p95 > TARGET_MS or not r.constant)]
+    failed = [
+        r for r in results if not r.page.extra and (r.p95 > r.page.target_ms or not r.constant)
+    ]
     sys.exit(1 if failed else 0)
 
 

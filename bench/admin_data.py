@@ -14,12 +14,18 @@ reuses the data (``--force`` regenerates). At scale 1.0:
   recurring), 2 price books (USD, EUR) with one entry per product;
 - 1,000,000 orders (10 % Draft, 40 % Activated, 50 % Fulfilled; 90 % USD, 10 % EUR) with
   1–3 order products each (2,000,000), totals = Σ products + 20 % tax;
-- 277,778 revenue contracts (SO_NUM = an order number), 833,334 SO lines (3 per contract,
-  12 months ratable monthly from a start between 2024-07 and 2026-06; a third billed),
-  10,000,008 schedule rows (12 per line, cumulative rounding: each line's rows add up to
-  its EXT_SLL_PRC), 2,000,000 journal entries (the first 2–3 periods of every line: an
-  INITIAL AR / CL pair for a billed line's first, RELEASE CL / revenue pairs otherwise);
-  periods 2024-01 … 2026-05 closed, 2026-06 open;
+- 277,778 revenue contracts (SO_NUM = an order number; 80 % USD, 10 % EUR, 10 % JPY in
+  whole yen), 833,334 SO lines (3 per contract, 12 months ratable monthly from a start
+  between 2024-07 and 2026-06; the lines of one contract in three billed),
+  10,000,008 schedule rows (12 per line, cumulative rounding to the currency's unit: each
+  line's rows add up to its EXT_SLL_PRC), about 10.35M journal entries: every period of
+  every line's release (CL Dr / revenue Cr), a billed line's invoice (INITIAL AR Dr / CL
+  Cr, source INV) and, for one billed line in four, a credit memo (INITIAL CL Dr / AR Cr,
+  source CM); periods 2024-01 … 2026-05 closed (entries posted, trial balances kept),
+  2026-06 open;
+- the ledger totals (M6) written by the journal's triggers as the journal is loaded (a
+  slice of lines per statement), then checked against the journal: Σ entries and Σ minor
+  units per period, currency, accounts and types must be equal (else the run exits 1);
 - 1,000,000 inbound lines in 100 batches: one collected SO line per SO line, the rest
   INV / RORD / CM-RO / CM-R lines on random SO lines, 40 % collected, 25 % new, 35 %
   stopped (RPRO-00353 and RPRO-00356 on RORDs, INB-004 waiting, INB-001, RPRO-00082,
@@ -38,7 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.admin_sql import STEPS  # noqa: E402  (the SQL of every table)
+from bench.admin_sql import (  # noqa: E402  (the SQL of every table)
+    JOURNAL,
+    JOURNAL_SLICE,
+    STEPS,
+    TOTALS_CHECK,
+    TRIAL_BALANCES,
+)
 from bench.pgdb import bench_database_url, database_ensure  # noqa: E402
 
 DEFAULT_DATABASE = "contra_admin_bench"
@@ -48,9 +60,9 @@ SIZES = {  # scale 1.0
     "orders": 1_000_000,
     "so_lines": 833_334,
     "periods": 12,  # schedule rows per SO line
-    "journal": 2_000_000,
     "inbound": 1_000_000,
 }
+LAYOUT = 2  # bumped when the data changes shape: stored data of another layout is regenerated
 TABLES = (  # emptied before a fresh load (CASCADE: invoices, returns … go too)
     "orders_orderitem",
     "orders_order",
@@ -61,6 +73,7 @@ TABLES = (  # emptied before a fresh load (CASCADE: invoices, returns … go too
     "revenue_inboundline",
     "revenue_inboundbatch",
     "revenue_journalentry",
+    "revenue_ledgertotal",
     "revenue_schedulerow",
     "revenue_contraentry",
     "revenue_soline",
@@ -78,6 +91,7 @@ BIG_TABLES = (
     "revenue_soline",
     "revenue_schedulerow",
     "revenue_journalentry",
+    "revenue_ledgertotal",
     "revenue_inboundbatch",
     "revenue_inboundline",
     "revenue_period",
@@ -104,6 +118,7 @@ def sizes_for(scale: float) -> dict[str, int]:
     sizes = {k: max(int(round(v * scale)), 1) for k, v in SIZES.items()}
     sizes.update(periods=SIZES["periods"], accounts=max(sizes["accounts"], 20))
     sizes["products"] = SIZES["products"]
+    sizes["layout"] = LAYOUT
     return sizes
 
 
@@ -142,9 +157,18 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute("SET LOCAL work_mem = '256MB'")
             for sql in statements:
-                cursor.execute(sql, sizes)
+                if sql is JOURNAL:  # a slice of whole contracts per statement
+                    for lo in range(1, sizes["so_lines"] + 1, JOURNAL_SLICE):
+                        cursor.execute(sql, {**sizes, "lo": lo, "hi": lo + JOURNAL_SLICE - 1})
+                else:
+                    cursor.execute(sql, sizes)
         steps.append((label, table, time.perf_counter() - begun))
         print(f"  {label:<34}{steps[-1][2]:>8.1f} s", flush=True)
+    begun = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(TRIAL_BALANCES)
+    steps.append(("closed periods' trial balances", "", time.perf_counter() - begun))
+    print(f"  {steps[-1][0]:<34}{steps[-1][2]:>8.1f} s", flush=True)
     begun = time.perf_counter()
     with connection.cursor() as cursor:
         for table in SEQUENCES:
@@ -162,16 +186,41 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
             cursor.execute(f"VACUUM ANALYZE {table}")
     steps.append(("VACUUM ANALYZE", "", time.perf_counter() - begun))
     print(f"  {'VACUUM ANALYZE':<34}{steps[-1][2]:>8.1f} s", flush=True)
+    begun = time.perf_counter()
+    totals = totals_check()
+    steps.append(("ledger totals = journal?", "", time.perf_counter() - begun))
+    print(f"  {steps[-1][0]:<34}{steps[-1][2]:>8.1f} s", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE bench_admin_sizes (name text PRIMARY KEY, value bigint)")
-        for name, value in sizes.items():
-            cursor.execute("INSERT INTO bench_admin_sizes VALUES (%s, %s)", [name, value])
+        if not totals["differences"]:  # kept for reuse only when the data is right
+            cursor.execute("CREATE TABLE bench_admin_sizes (name text PRIMARY KEY, value bigint)")
+            for name, value in sizes.items():
+                cursor.execute("INSERT INTO bench_admin_sizes VALUES (%s, %s)", [name, value])
         found = counts(cursor)
     return {
         "reused": False,
         "counts": found,
         "steps": steps,
         "seconds": time.perf_counter() - started,
+        "totals": totals,
+    }
+
+
+def totals_check() -> dict:
+    """M6: the ledger totals the triggers kept against the journal itself: Σ entries and Σ
+    minor units per period, currency, account pair, entry and source type."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET work_mem = '256MB'")
+        cursor.execute(TOTALS_CHECK)
+        keys, entries, rows, differences, per_currency = cursor.fetchone()
+        cursor.execute("RESET work_mem")
+    return {
+        "keys": keys,
+        "entries": int(entries),
+        "rows": rows,
+        "differences": differences,
+        "per_currency": per_currency or "",
     }
 
 
@@ -191,6 +240,16 @@ def report(result: dict) -> None:
     for table, n in result["counts"].items():
         print(f"  {table:<34}{n:>12,}")
     print(f"  database size {database_size()}")
+    totals = result.get("totals")
+    if totals:
+        verdict = "equal" if not totals["differences"] else "FAILED"
+        print(
+            f"ledger totals: {verdict}: {totals['rows']:,} delta rows for {totals['entries']:,} "
+            f"journal entries; {totals['keys']:,} keys (period, currency, accounts, types) "
+            f"checked, {totals['differences']:,} differ; Σ minor units {totals['per_currency']}"
+        )
+        if totals["differences"]:
+            sys.exit(1)
 
 
 def setup(args) -> dict[str, int]:
@@ -204,6 +263,8 @@ def setup(args) -> dict[str, int]:
     import django
 
     django.setup()
+    if getattr(args, "orders", None):
+        args.scale = args.orders / SIZES["orders"]
     return sizes_for(args.scale)
 
 
@@ -211,6 +272,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", default=DEFAULT_DATABASE, help="scratch database name")
     parser.add_argument(
         "--scale", type=float, default=1.0, help="fraction of the sizes (1.0: 1M orders …)"
+    )
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=None,
+        help=f"orders to generate (sets --scale to N / {SIZES['orders']:,})",
     )
     parser.add_argument("--force", action="store_true", help="regenerate even when loaded")
 

@@ -110,6 +110,8 @@ CONTRACTS = f"""
 INSERT INTO revenue_revenuecontract (id, rc_key, created_at)
 SELECT c, {number("c")}, now() FROM generate_series(1, (%(so_lines)s + 2) / 3) c
 """
+# a contract's currency: 1 in 10 EUR, 1 in 10 JPY (whole yen), the rest USD
+CURRENCY = "CASE ((s - 1) / 3 + 1) %% 10 WHEN 0 THEN 'EUR' WHEN 5 THEN 'JPY' ELSE 'USD' END"
 # SO line s: line k (1–3) of contract c; starts in month (c × 7) mod 24 from 2024-07
 SO_LINES = f"""
 INSERT INTO revenue_soline (id, so_line_id, contract_id, so_num, so_date, customer, item, f_cur,
@@ -120,20 +122,24 @@ INSERT INTO revenue_soline (id, so_line_id, contract_id, so_num, so_date, custom
 SELECT s, {number("c")} || '-' || k, c, {number("c")}, start - 10,
     'ACC-' || lpad((1 + (c * 7919) %% %(accounts)s)::text, 6, '0'),
     'SKU-' || lpad((1 + (c * 31 + k * 17) %% %(products)s)::text, 4, '0'), cur, 1 + s %% 20,
-    round(esp * 1.1, 2), cur, esp, cur, 'RATABLE_MONTHLY',
+    round(esp * 1.1, CASE WHEN cur = 'JPY' THEN 0 ELSE 2 END), cur, esp, cur, 'RATABLE_MONTHLY',
     start, {month("start", "%(periods)s")} - 1, start, {month("start", "%(periods)s")} - 1,
     'N', 0, 0, 0, 0, 0, 0, false, false, false, start, start
 FROM (
     SELECT s, (s - 1) / 3 + 1 AS c, (s - 1) %% 3 + 1 AS k,
         {month("date '2024-07-01'", "(((s - 1) / 3 + 1) * 7) %% 24")} AS start,
-        CASE WHEN ((s - 1) / 3 + 1) %% 10 = 0 THEN 'EUR' ELSE 'USD' END AS cur,
-        120 + ((s * 7919) %% 1000000)::numeric / 100 AS esp
-    FROM generate_series(1::bigint, %(so_lines)s) s
+        m.cur, CASE WHEN m.cur = 'JPY' THEN round(m.esp * 150) ELSE m.esp END AS esp
+    FROM generate_series(1::bigint, %(so_lines)s) s, LATERAL (
+        SELECT {CURRENCY} AS cur, 120 + ((s * 7919) %% 1000000)::numeric / 100 AS esp
+    ) m
 ) x
 """
+# the currency's minor unit: whole yen, cents otherwise
+PLACES = "CASE WHEN l.ext_sll_prc_currency = 'JPY' THEN 0 ELSE 2 END"
 # period i of a line: its share by cumulative rounding (the rows add up to EXT_SLL_PRC)
 SHARE = (
-    "round(l.ext_sll_prc * (i + 1) / %(periods)s, 2) - round(l.ext_sll_prc * i / %(periods)s, 2)"
+    f"round(l.ext_sll_prc * (i + 1) / %(periods)s, {PLACES})"
+    f" - round(l.ext_sll_prc * i / %(periods)s, {PLACES})"
 )
 SCHEDULE = f"""
 INSERT INTO revenue_schedulerow (line_id, period, source, amount, amount_currency, kind, held,
@@ -144,22 +150,79 @@ SELECT l.id, {yyyymm(month("l.start_date", "i"))},
 FROM revenue_soline l, generate_series(0, %(periods)s - 1) i
 ORDER BY l.id, i
 """
+# Every period of every line: its release (CL Dr / revenue Cr, the schedule row's amount,
+# source INV for a billed line); a billed line (contract mod 3 = 0) also has its invoice's
+# INITIAL pair (AR Dr / CL Cr, the whole EXT_SLL_PRC, first period) and one billed line in
+# four a credit memo's (CM: CL Dr / AR Cr, a quarter, fourth period). Written a slice of
+# lines at a time (%(lo)s … %(hi)s, whole contracts): the journal's triggers keep the
+# ledger totals (M6) per statement, and a slice keeps their aggregate in memory.
 JOURNAL = f"""
 INSERT INTO revenue_journalentry (period, line_id, source_type, entry_type, dr_account,
     cr_account, amount, amount_currency, posted, inbound_line_id)
-SELECT {yyyymm(month("l.start_date", "i"))}, l.id,
-    CASE WHEN billed THEN 'INV' ELSE 'SO' END,
-    CASE WHEN billed AND i = 0 THEN 'INITIAL' ELSE 'RELEASE' END,
-    CASE WHEN billed AND i = 0 THEN 'AR' ELSE 'CONTRACT_LIABILITY' END,
-    CASE WHEN billed AND i = 0 THEN 'CONTRACT_LIABILITY' ELSE 'REVENUE' END,
-    CASE WHEN billed AND i = 0 THEN l.ext_sll_prc ELSE {SHARE} END,
-    l.ext_sll_prc_currency, {yyyymm(month("l.start_date", "i"))} < {OPEN_PERIOD}, l.id
+SELECT e.period, l.id, e.source, e.kind, e.dr, e.cr, e.amount, l.ext_sll_prc_currency,
+    e.period < {OPEN_PERIOD}, l.id
+FROM revenue_soline l, LATERAL (SELECT l.contract_id %% 3 = 0 AS billed) b, LATERAL (
+    SELECT {yyyymm(month("l.start_date", "i"))} AS period,
+        CASE WHEN b.billed THEN 'INV' ELSE 'SO' END AS source, 'RELEASE' AS kind,
+        'CONTRACT_LIABILITY' AS dr, 'REVENUE' AS cr, {SHARE} AS amount, i
+    FROM generate_series(0, %(periods)s - 1) i
+    UNION ALL
+    SELECT {yyyymm("l.start_date")}, 'INV', 'INITIAL', 'AR', 'CONTRACT_LIABILITY',
+        l.ext_sll_prc, -2
+    WHERE b.billed
+    UNION ALL
+    SELECT {yyyymm(month("l.start_date", "3"))}, 'CM', 'INITIAL', 'CONTRACT_LIABILITY', 'AR',
+        round(l.ext_sll_prc / 4, {PLACES}), -1
+    WHERE b.billed AND l.id %% 4 = 0
+) e
+WHERE l.id BETWEEN %(lo)s AND %(hi)s AND e.amount > 0
+ORDER BY l.id, e.i
+"""
+JOURNAL_SLICE = 60_000  # SO lines per statement (a multiple of 3: whole contracts)
+
+# A closed period keeps its trial balance (revenue.services.periods.trial_balance: debits
+# and credits per account and currency, entry sides counted), here read from the totals.
+TRIAL_BALANCES = f"""
+UPDATE revenue_period p SET trial_balance = tb.rows
 FROM (
-    SELECT g, (g - 1) %% %(so_lines)s + 1 AS line, ((g - 1) / %(so_lines)s) %% %(periods)s AS i
-    FROM generate_series(1::bigint, %(journal)s) g
-) x
-JOIN revenue_soline l ON l.id = x.line, LATERAL (SELECT l.contract_id %% 3 = 0 AS billed) b
-ORDER BY g
+    SELECT period, jsonb_agg(jsonb_build_object('account', account, 'currency', currency,
+        'dr', (dr / 100.0)::numeric(20, 2)::text, 'cr', (cr / 100.0)::numeric(20, 2)::text,
+        'n', n) ORDER BY account, currency) AS rows
+    FROM (
+        SELECT period, account, currency, sum(dr) AS dr, sum(cr) AS cr, sum(n) AS n
+        FROM (
+            SELECT period, dr_account AS account, currency, amount_minor AS dr, 0 AS cr,
+                entries AS n
+            FROM revenue_ledgertotal
+            UNION ALL
+            SELECT period, cr_account, currency, 0, amount_minor, entries FROM revenue_ledgertotal
+        ) sides
+        GROUP BY 1, 2, 3
+    ) accounts
+    GROUP BY period
+) tb
+WHERE p.id = tb.period AND p.id < {OPEN_PERIOD}
+"""
+# M6: the totals against the journal, per period, currency, account pair and types
+_JOURNAL_KEYS = """
+SELECT period, amount_currency AS currency, dr_account, cr_account, entry_type, source_type,
+    sum(round(amount * 100))::numeric AS minor, count(*)::numeric AS n
+FROM revenue_journalentry GROUP BY 1, 2, 3, 4, 5, 6
+"""
+_TOTALS_KEYS = """
+SELECT period, currency, dr_account, cr_account, entry_type, source_type,
+    sum(amount_minor)::numeric AS minor, sum(entries)::numeric AS n
+FROM revenue_ledgertotal GROUP BY 1, 2, 3, 4, 5, 6
+HAVING sum(amount_minor) <> 0 OR sum(entries) <> 0
+"""
+TOTALS_CHECK = f"""
+WITH j AS ({_JOURNAL_KEYS}), t AS ({_TOTALS_KEYS})
+SELECT (SELECT count(*) FROM j), (SELECT coalesce(sum(n), 0) FROM j),
+    (SELECT count(*) FROM revenue_ledgertotal),
+    (SELECT count(*) FROM ((SELECT * FROM j EXCEPT SELECT * FROM t)
+        UNION ALL (SELECT * FROM t EXCEPT SELECT * FROM j)) d),
+    (SELECT string_agg(currency || ' ' || minor, ', ' ORDER BY currency)
+        FROM (SELECT currency, sum(minor) AS minor FROM t GROUP BY 1) c)
 """
 
 # --- revenue: inbound batches and lines -----------------------------------------------------
@@ -184,7 +247,7 @@ INSERT INTO revenue_inboundline (id, batch_id, row_number, raw, parse_errors, tr
     ord_qty, inv_qty, ext_lst_prc, ext_sll_prc, curr, f_cur, start_date, end_date, rev_method,
     rc_key, cancel_flag, return_flag, rord_review_completed, line_key, ref_line_id,
     content_hash, status, error_codes, errors, waiting, retry, line_id, collected_at,
-    created_at)
+    created_at, withdrawn_reason)
 WITH src AS (
     SELECT g, g AS sid, 'SO' AS tran, 'COLLECTED' AS status, 0 AS e
     FROM generate_series(1::bigint, least(%(so_lines)s, %(inbound)s)) g
@@ -210,7 +273,7 @@ SELECT g, 1 + (g - 1) / {BATCH_LINES}, 1 + (g - 1) %% {BATCH_LINES}, {RAW}, '[]'
         FROM unnest(string_to_array(codes, ';')) c) END,
     codes = 'INB-004', false, CASE WHEN status = 'COLLECTED' THEN l.id END,
     CASE WHEN status = 'COLLECTED' THEN l.start_date + time '06:00' END,
-    now() - make_interval(secs => (%(inbound)s - g)::int)
+    now() - make_interval(secs => (%(inbound)s - g)::int), ''
 FROM src JOIN revenue_soline l ON l.id = src.sid, LATERAL (
     SELECT l.so_line_id AS sol,
         CASE WHEN status <> 'ERROR' THEN ''
@@ -243,6 +306,6 @@ STEPS = (  # (label, table counted, statements)
     ("periods, revenue contracts", "revenue_revenuecontract", (PERIODS, CONTRACTS)),
     ("SO lines", "revenue_soline", (SO_LINES,)),
     ("schedule rows", "revenue_schedulerow", (SCHEDULE,)),
-    ("journal entries", "revenue_journalentry", (JOURNAL,)),
+    ("journal entries (+ ledger totals)", "revenue_journalentry", (JOURNAL,)),
     ("inbound lines", "revenue_inboundline", (BATCHES, INBOUND)),
 )
