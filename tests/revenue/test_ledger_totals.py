@@ -232,9 +232,10 @@ def _open_writer(line: SoLine, started: threading.Event, release: threading.Even
 )
 def test_m6_two_writers_of_different_contracts_do_not_block_each_other(ledger):
     """M6, I10: transaction A COPYs entries of contract 1 and stays open; transaction B
-    COPYs entries of contract 2 and commits within a 2 s lock timeout, and a compaction
-    runs beside A as well: neither waits for A's totals rows. After A commits, the totals
-    equal the journal (COPY fired the statement triggers of both)."""
+    COPYs entries of contract 2 and commits within a 2 s lock timeout, so does a third
+    with entries of A's very keys (deltas: no row is shared), and a compaction runs beside
+    A as well: none waits for A. After A commits, the totals equal the journal (COPY fired
+    the statement triggers of all three)."""
     ledger.cmd("revenue_period", "open", "202601")
     book(ledger, so("A-1", 1200), so("B-1", 2400))
     line_a, line_b = SoLine.objects.get(so_line_id="A-1"), SoLine.objects.get(so_line_id="B-1")
@@ -245,13 +246,14 @@ def test_m6_two_writers_of_different_contracts_do_not_block_each_other(ledger):
     try:
         assert started.wait(30) and not errors
         began = time.monotonic()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '2s'")
-            bulk_insert(
-                table=JournalEntry._meta.db_table,
-                columns=JOURNAL_COLUMNS,
-                rows=_entries(line_b, 24),
-            )
+        for line in (line_b, line_a):  # another contract, then A's own keys: no hot row
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                bulk_insert(
+                    table=JournalEntry._meta.db_table,
+                    columns=JOURNAL_COLUMNS,
+                    rows=_entries(line, 24),
+                )
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '2s'")
             ledger_totals_compact()
@@ -262,5 +264,6 @@ def test_m6_two_writers_of_different_contracts_do_not_block_each_other(ledger):
         writer.join(30)
     assert not errors
     rows = assert_totals_match()
-    assert total(rows, period=202601, entry_type="RELEASE") == 10000 + 20000 + 2 * (1001 + 13013)
-    assert LedgerTotal.objects.filter(contract_id=line_a.contract_id, period=202601).count() >= 2
+    assert total(rows, period=202601, entry_type="RELEASE") == 10000 + 20000 + 3 * (1001 + 13013)
+    # one compacted row (the collection's and the third writer's) and A's, unseen by it
+    assert LedgerTotal.objects.filter(contract_id=line_a.contract_id, period=202601).count() == 2
