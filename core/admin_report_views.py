@@ -375,6 +375,8 @@ def export_view(site, request, export_id: int):
         "admin_report": admin_report,
         "export": export,
         "state": state,
+        "estimate_text": f"{export.rows_estimate:,}",
+        "done_text": f"{export.rows_done:,}",
         "report_url": f"{reverse('admin:report', args=[admin_report.slug])}?"
         f"{urlencode(export.params)}",
     }

@@ -23,6 +23,7 @@ from .report_figures import (
 PERMISSION = "revenue.view_journalentry"  # the reports are pivots of the journal
 BASIS_LABELS = {"asc606": "ASC 606 (with carve adjustments)", "contractual": "Contractual"}
 BY_LABELS = {"contract": "Contract", "customer": "Customer", "item": "Item", "line": "SO line"}
+BY_ERRORS = {"invalid_choice": "By: group by contract, customer, item or SO line."}
 
 
 def report_currencies() -> list[str]:
@@ -41,9 +42,25 @@ def _period_text(period: int) -> str:
 class PeriodFilters(ReportFilters):
     """Period (the opened periods, default the open one), currency and basis."""
 
-    period = forms.TypedChoiceField(coerce=int, required=False, label="Period")
-    currency = forms.ChoiceField(required=False, label="Currency")
-    basis = forms.ChoiceField(choices=list(BASIS_LABELS.items()), initial="asc606")
+    period = forms.TypedChoiceField(
+        coerce=int,
+        required=False,
+        label="Period",
+        error_messages={
+            "invalid_choice": "Period: %(value)s is not an opened period; choose one (YYYYMM)."
+        },
+    )
+    currency = forms.ChoiceField(
+        required=False,
+        label="Currency",
+        error_messages={"invalid_choice": "Currency: no SO line is in %(value)s; choose one."},
+    )
+    basis = forms.ChoiceField(
+        choices=list(BASIS_LABELS.items()),
+        initial="asc606",
+        label="Basis",
+        error_messages={"invalid_choice": "Basis: use ASC 606 or contractual."},
+    )
 
     def prepare(self) -> None:
         periods = list(Period.objects.order_by("-id").values_list("id", "status"))
@@ -64,14 +81,26 @@ class PeriodFilters(ReportFilters):
 
 class WaterfallFilters(PeriodFilters):
     periods = forms.IntegerField(
-        min_value=1, max_value=120, initial=12, label="Periods ahead", help_text="1 to 120"
+        min_value=1,
+        max_value=120,
+        initial=12,
+        label="Periods ahead",
+        help_text="1 to 120",
+        error_messages={
+            key: "Periods ahead: a whole number from 1 to 120."
+            for key in ("invalid", "min_value", "max_value", "required")
+        },
     )
-    by = forms.ChoiceField(choices=list(BY_LABELS.items()), initial="contract", label="By")
+    by = forms.ChoiceField(
+        choices=list(BY_LABELS.items()), initial="contract", label="By", error_messages=BY_ERRORS
+    )
     field_order = ["period", "periods", "by", "currency", "basis"]
 
 
 class BalancesFilters(PeriodFilters):
-    by = forms.ChoiceField(choices=list(BY_LABELS.items()), initial="contract", label="By")
+    by = forms.ChoiceField(
+        choices=list(BY_LABELS.items()), initial="contract", label="By", error_messages=BY_ERRORS
+    )
     field_order = ["period", "by", "currency", "basis"]
 
 
@@ -83,7 +112,7 @@ class RollforwardFilters(PeriodFilters):
         data = super().clean()
         period, through = data.get("period"), data.get("through")
         if period and through and through < period:
-            raise ValidationError({"through": "Through must be the period or a later one."})
+            raise ValidationError({"through": "Through: the period itself or a later one."})
         return data
 
 

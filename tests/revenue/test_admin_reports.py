@@ -161,11 +161,12 @@ def test_each_report_page_needs_the_journal_view_permission(client, books, slug)
     ],
 )
 def test_a_bad_filter_is_a_form_error_on_the_page(admin_client, books, slug, query, field):
-    """A bad filter value shows the form again with an error on that field (200, no
-    report); a download with it refuses and goes back to the page."""
+    """A bad filter value shows the form again with an error on that field that names it
+    (200, no report); a download with it refuses and goes back to the page."""
     page = admin_client.get(page_url(slug), query)
     assert page.status_code == 200
-    assert field in page.context["form"].errors
+    form = page.context["form"]
+    assert form.errors[field][0].startswith(f"{form.fields[field].label}: ")  # names it
     assert "report" not in page.context
     refused = download(admin_client, slug, "csv", **query)
     assert refused.status_code == 302 and refused["Location"].startswith(page_url(slug))

@@ -15,7 +15,7 @@
     function update(state) {
       field("bar").style.width = state.percent + "%";
       field("percent").textContent = state.percent + "%";
-      field("rows_done").textContent = String(state.rows_done);
+      field("rows_done").textContent = Number(state.rows_done).toLocaleString("en-US");
       var status = field("status");
       status.className = "contra-badge " + state.status;
       status.textContent = state.status_label;
