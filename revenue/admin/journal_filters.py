@@ -65,14 +65,16 @@ class AccountsFilter(SeveralValues, AccountFilter):
         return touching.exclude(RELEASE_PAIR)  # reads journal_other_accounts
 
 
-class EntryTypeFilter(SeveralValues, admin.SimpleListFilter):
-    """The entry type (the parameter of Django's own filter of the field), or several."""
-
+class EntryTypeChoices(admin.SimpleListFilter):
     title = "entry type"
-    parameter_name = "entry_type__exact"
+    parameter_name = "entry_type__exact"  # the parameter of Django's own filter of the field
 
     def lookups(self, request, model_admin):
         return EntryType.choices
+
+
+class EntryTypeFilter(SeveralValues, EntryTypeChoices):
+    """The entry type, or several (a roll-forward's releases: RELEASE, CATCH_UP)."""
 
     def queryset(self, request, queryset):
         values = self.values()

@@ -422,8 +422,9 @@ def test_an_export_is_for_those_who_may_open_its_report(admin_client, books):
 
 def test_journal_filters_of_a_drill_down(admin_client, books):
     """The journal list filtered by contract, customer, item, SO line, currency, a range of
-    periods and several accounts lists exactly the matching entries; a bad period in the
-    range is the list's error page, not a 500."""
+    periods and several accounts (entry types, source types) lists exactly the matching
+    entries, the combinations shown as chosen; a bad period in the range is the list's
+    error page, not a 500."""
     changelist = reverse("admin:revenue_journalentry_changelist")
 
     def listed(**query) -> set[int]:
@@ -451,5 +452,9 @@ def test_journal_filters_of_a_drill_down(admin_client, books):
     assert window
     several = listed(entry_type__exact="INITIAL,RELEASE", source_type="SO,INV")
     assert several == set(entries.values_list("pk", flat=True))
+    sidebar = admin_client.get(
+        changelist, {"entry_type__exact": "INITIAL,RELEASE", "account": "REVENUE,ADJ_REVENUE"}
+    ).content.decode()  # the combinations show as chosen filters
+    assert "Initial (billing) + Release" in sidebar and "Revenue + Adjustment revenue" in sidebar
     bad = admin_client.get(changelist, {"period__gte": "20260"})
     assert bad.status_code == 302 and "e=1" in bad["Location"]
