@@ -36,7 +36,12 @@ class Command(RevenueCommand):
             with open(output, "w", newline="", encoding="utf-8") as out:
                 count = write_text(report, fmt=fmt, out=out)
         else:
-            count = write_text(report, fmt=fmt, out=self.stdout)
+            self.stdout.ending = ""  # the writers end their own lines
+            try:
+                count = write_text(report, fmt=fmt, out=self.stdout)
+            finally:
+                self.stdout.ending = "\n"
+
         summary = f"{kind} {report.period}: {count} rows{' to ' + output if output else ''}\n"
         # data alone on stdout (| jq, > file.csv); the summary on stderr then
         (self.stderr if fmt in ("csv", "json") and not output else self.stdout).write(summary)
