@@ -102,11 +102,15 @@ def test_runs_list_progress_bars_follow_a_running_run(revenue_data, logged_in_pa
 def test_inbound_journal_and_period_pages(revenue_data, logged_in_page, live_server):
     page = logged_in_page
     page.goto(f"{live_server.url}/admin/revenue/inboundline/")
-    expect(page.locator("#result_list .contra-badge.WAITING").first).to_have_text("Waiting")
-    expect(page.locator("#result_list")).to_contain_text("INB-000")
-    expect(page.locator("#result_list")).to_contain_text("INB-004")
+    # The newest lines first: the month-end demo's stopped CM-RO lines lead the list.
+    expect(page.locator("#result_list")).to_contain_text("RPRO-00683")
     expect(page.locator("a", has_text="Upload CSV / JSON")).to_be_visible()
     shot(page, "revenue_inbound")
+    page.goto(f"{live_server.url}/admin/revenue/inboundline/?waiting__exact=1")
+    expect(page.locator("#result_list .contra-badge.WAITING").first).to_have_text("Waiting")
+    for code in ("INB-000", "INB-004"):
+        page.goto(f"{live_server.url}/admin/revenue/inboundline/?error_code={code}")
+        expect(page.locator("#result_list")).to_contain_text(code)
 
     page.click("text=Upload CSV / JSON")
     page.set_input_files(
@@ -150,6 +154,18 @@ def test_inbound_journal_and_period_pages(revenue_data, logged_in_page, live_ser
     shot(page, "revenue_period_open")
     page.once("dialog", lambda dialog: dialog.accept())  # "Close period 2026-11?"
     page.click("button[name=_fsm_transition_to][value=close]")
+    # M4: the line uploaded above is still NEW: the close is refused, in words
+    expect(page.locator("ul.messagelist li.error")).to_contain_text("1 line staged")
+    expect(page.locator("ul.messagelist li.error")).to_contain_text("still NEW")
+    expect(page.locator(".field-status_badge .contra-badge")).to_have_text("Open")
+    page.get_by_role("link", name="close page").click()
+    page.wait_for_url("**/admin/revenue/period/close/")
+    page.check("input[name=force]")
+    page.fill("textarea[name=reason]", "Uploaded by mistake; withdrawn next month")
+    page.locator("#period-close-form input[type=submit]").click()
     expect(page.locator("ul.messagelist li.success")).to_contain_text("2026-11 closed")
+    expect(page.locator("ul.messagelist li.success")).to_contain_text("forced; reason recorded")
     expect(page.locator("ul.messagelist li.success")).to_contain_text("2026-12 is open")
+    page.goto(f"{live_server.url}/admin/revenue/period/202611/change/")
     expect(page.locator(".field-status_badge .contra-badge")).to_have_text("Closed")
+    expect(page.locator("#content-main")).to_contain_text("Uploaded by mistake")
