@@ -8,7 +8,9 @@ rows it records how many it wrote. Running an export twice writes it once.
 
 from __future__ import annotations
 
+import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +24,10 @@ ASYNC_ROWS = 20_000  # an XLSX estimated larger than this is written by a worker
 PROGRESS_ROWS = 2_000  # progress is recorded at most every so many rows…
 PROGRESS_SECONDS = 1.0  # …and at least this long apart
 FOLDER = "reports"
+STALE_AFTER = timedelta(hours=6)  # queued or running this long: no worker is on it any more
+KEEP_FOR = timedelta(days=7)  # a finished export's file is kept this long, then removed
+
+log = logging.getLogger(__name__)
 
 
 def report_export_request(
@@ -107,3 +113,38 @@ def report_export_state(export: ReportExport) -> dict:
         "rows_estimate": export.rows_estimate,
         "message": export.message,
     }
+
+
+def report_exports_tidy(*, now=None) -> dict:
+    """M6, hourly (beat): an export queued or running for longer than STALE_AFTER is marked
+    failed, saying so (its worker stopped or none took it: the page stops polling and the
+    user can ask again); an export finished more than KEEP_FOR ago is removed with its file.
+    Safe to run twice: a second run finds nothing to do."""
+    now = now or timezone.now()
+    active = (ReportExport.Status.QUEUED, ReportExport.Status.RUNNING)
+    stale = ReportExport.objects.filter(status__in=active, created_at__lt=now - STALE_AFTER)
+    hours = int(STALE_AFTER.total_seconds() // 3600)
+    failed = stale.update(
+        status=ReportExport.Status.FAILED,
+        finished_at=now,
+        message=f"No worker finished this export within {hours} hours; request it again "
+        "from the report's page.",
+    )
+    removed = files = 0
+    old = ReportExport.objects.filter(
+        status__in=(ReportExport.Status.DONE, ReportExport.Status.FAILED)
+    )
+    for export in old.filter(finished_at__lt=now - KEEP_FOR).iterator():
+        if export.file:
+            try:
+                export.file.delete(save=False)
+                files += 1
+            except OSError as problem:  # a file already gone or unreadable: the row goes
+                log.warning(
+                    "report export %s: file %s not removed: %s", export.pk, export.file, problem
+                )
+        export.delete()
+        removed += 1
+    if failed or removed:
+        log.info("report exports: %s marked failed, %s removed (%s files)", failed, removed, files)
+    return {"failed": failed, "removed": removed, "files": files}

@@ -20,3 +20,11 @@ def report_export_task(self, export_id: int) -> dict:
         ReportExport.objects.filter(pk=export_id, task_id="").update(task_id=self.request.id)
     export = report_export_run(export_id=export_id)
     return {"export": export.pk, "status": export.status, "rows": export.rows_done}
+
+
+@shared_task(acks_late=True)
+def report_exports_tidy_task() -> dict:
+    """M6, hourly: stale exports marked failed, old ones removed with their files."""
+    from .report_exports import report_exports_tidy
+
+    return report_exports_tidy()

@@ -79,7 +79,15 @@ class PeriodFilters(ReportFilters):
             self.fields["through"].choices = [("", "The same period")] + choices
 
 
-class WaterfallFilters(PeriodFilters):
+class GroupedFilters(PeriodFilters):
+    """The filters of a report with a row per group (contract, customer, item, SO line)."""
+
+    by = forms.ChoiceField(
+        choices=list(BY_LABELS.items()), initial="contract", label="By", error_messages=BY_ERRORS
+    )
+
+
+class WaterfallFilters(GroupedFilters):
     periods = forms.IntegerField(
         min_value=1,
         max_value=120,
@@ -91,16 +99,10 @@ class WaterfallFilters(PeriodFilters):
             for key in ("invalid", "min_value", "max_value", "required")
         },
     )
-    by = forms.ChoiceField(
-        choices=list(BY_LABELS.items()), initial="contract", label="By", error_messages=BY_ERRORS
-    )
     field_order = ["period", "periods", "by", "currency", "basis"]
 
 
-class BalancesFilters(PeriodFilters):
-    by = forms.ChoiceField(
-        choices=list(BY_LABELS.items()), initial="contract", label="By", error_messages=BY_ERRORS
-    )
+class BalancesFilters(GroupedFilters):
     field_order = ["period", "by", "currency", "basis"]
 
 
