@@ -288,3 +288,26 @@ def test_v14_can_be_switched_off(billed):
     assert staged("RORD").error_codes == "INB-006"
     billed.cmd("revenue_rule", "INB-006", "--disable")
     assert billed.collect().strip() == "collected 1, stopped 0, waiting 0"
+
+
+@pytest.mark.django_db
+def test_v14_reaches_a_registry_seeded_before_it_and_leaves_choices_alone():
+    """V14: a database migrated before INB-006 existed gets the rule (on, its defaults)
+    from migration 0011; a rule an accountant switched off stays off."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from revenue.models import ValidationRule
+
+    ValidationRule.objects.filter(code="INB-006").delete()
+    ValidationRule.objects.filter(code="RPRO-00357").update(enabled=False)
+    import_module("revenue.migrations.0011_registry_v14").seed_missing(apps, None)
+    v14 = ValidationRule.objects.get(code="INB-006")
+    assert (v14.rule, v14.enabled, v14.default_enabled, v14.line_types) == (
+        "V14",
+        True,
+        True,
+        "RORD",
+    )
+    assert ValidationRule.objects.get(code="RPRO-00357").enabled is False
