@@ -151,9 +151,45 @@ def report_pages(sizes: dict[str, int]) -> list[Page]:
     page). Append one ``report_page(...)`` per report; they are timed with the other pages
     (``--only`` selects by label, e.g. ``--only report``). The data: periods 2024-01 …
     2026-05 closed, 2026-06 open (bench/admin_sql.py OPEN_PERIOD), USD / EUR / JPY."""
+    reports = "/admin/reports"
+    table = 'id="report-table"'
     return [
-        # report_page("report: waterfall", "/admin/revenue/…/?period=202606",
-        #             "/admin/revenue/…/?period=202506", 'id="…"'),
+        report_page(
+            "report: waterfall (M1)",
+            f"{reports}/waterfall/?period=202606",
+            f"{reports}/waterfall/?period=202506&by=customer&currency=EUR",
+            table,
+        ),
+        report_page(
+            "report: waterfall by SO line, page 2",
+            f"{reports}/waterfall/?period=202606&by=line&p=2",
+            f"{reports}/waterfall/?period=202606&by=item",
+            table,
+        ),
+        report_page(
+            "report: roll-forward 12 periods (M2)",
+            f"{reports}/rollforward/?period=202507&through=202606",
+            f"{reports}/rollforward/?period=202601&through=202606&currency=JPY",
+            table,
+        ),
+        report_page(
+            "report: contract balances and RPO (M3)",
+            f"{reports}/balances/?period=202606",
+            f"{reports}/balances/?period=202512&by=customer&currency=USD",
+            table,
+        ),
+        report_page(
+            "report: pre-close checklist (M4)",
+            f"{reports}/checklist/",
+            f"{reports}/checklist/?",
+            table,
+        ),
+        report_page(
+            "report: billing reconciliation (M5)",
+            f"{reports}/billing-reconcile/?period=202606",
+            f"{reports}/billing-reconcile/?period=202605&currency=EUR",
+            'id="report-filters"',  # a period without documents shows no table
+        ),
     ]
 
 
