@@ -37,10 +37,7 @@ def waterfall_report(
     groups: list[str] | None = None,
 ) -> Report:
     check_options(by=by, basis=basis)
-    if not 1 <= periods <= 120:
-        raise BusinessRuleRefused(
-            rule="M1", field="periods", message="--periods must be a number from 1 to 120"
-        )
+    check_periods(periods)
     p = report_period(period)
     ahead = [period_add(p, i) for i in range(1, periods + 1)]
     keys = [period_key(x) for x in ahead]
@@ -78,6 +75,13 @@ def waterfall_report(
             f"Σ recognized = revenue booked in periods ≤ {p}."
         ),
     )
+
+
+def check_periods(periods: int) -> None:
+    if not 1 <= periods <= 120:
+        raise BusinessRuleRefused(
+            rule="M1", field="periods", message="--periods must be a number from 1 to 120"
+        )
 
 
 def _pivot(rows, keys: list[str]):

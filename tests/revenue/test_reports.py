@@ -9,7 +9,13 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from revenue.services.settings import profile_set
-from tests.revenue.report_checks import M1_ROW_KEYS, M2_ROW_KEYS, M3_ROW_KEYS, report
+from tests.revenue.report_checks import (
+    M1_ROW_KEYS,
+    M2_ROW_KEYS,
+    M3_ROW_KEYS,
+    assert_fast_totals,
+    report,
+)
 from tests.revenue.test_vectors import RV1_STEP1
 
 RV1_RORD = (
@@ -54,6 +60,7 @@ def test_m1_waterfall_rv1_step1(rv1):
     assert row["periods"] == {f"2019{m:02d}": "80.00" for m in range(2, 13)} | {"202001": "0.00"}
     assert (row["later"], row["deferred"], row["total"]) == ("0.00", "880.00", "2160.00")
     assert data["totals"] == [{k: v for k, v in row.items() if k != "group"}]
+    assert_fast_totals("waterfall", data)
 
 
 def test_m1_waterfall_periods_option_moves_the_rest_to_later(rv1):
@@ -153,7 +160,9 @@ def test_m3_balances_after_reduction_and_credit(rv1_reduced, ledger):
     """M3 on RV1 step 3: billed 2160 − 100, recognized 1280 + 9 × 80 + (80 − 50), RPO 30."""
     ledger.stage(RV1_CMRO)
     ledger.collect()
-    [row] = report("balances")["rows"]
+    data = report("balances")
+    assert_fast_totals("balances", data)
+    [row] = data["rows"]
     assert (row["billed"], row["recognized"], row["cl_balance"]) == ("2060.00", "2030.00", "30.00")
     assert (row["contract_liability"], row["rpo"], row["rpo_12"]) == ("30.00", "30.00", "30.00")
 
@@ -170,8 +179,12 @@ def test_m3_contract_asset_when_revenue_runs_ahead_of_billing(ledger):
         "INV,B,B-1,,IB,IB-1,2026-01-05,SVC,12,12,1200,1200,USD,USD,2026-01-01,2026-12-31,,ACME\n"
     )
     ledger.collect()
-    rows = {r["group"]: r for r in report("balances")["rows"]}
+    data = report("balances")
+    rows = {r["group"]: r for r in data["rows"]}
     assert (rows["A"]["contract_asset"], rows["A"]["contract_liability"]) == ("500.00", "0.00")
+    # M6: the page's totals, from the ledger totals, net per contract too
+    assert_fast_totals("balances", data)
+    assert data["totals"][0]["contract_asset"] == "500.00"
     assert rows["A"]["cl_balance"] == "-500.00" and rows["A"]["billed"] == "0.00"
     assert (rows["B"]["contract_liability"], rows["B"]["rpo"]) == ("1100.00", "1100.00")
     [customer] = report("balances", "--by", "customer")["rows"]

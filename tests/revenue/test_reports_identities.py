@@ -23,6 +23,7 @@ from tests.revenue.report_checks import (
     LIABILITY,
     REVENUE,
     after,
+    assert_fast_totals,
     credit_nets,
     dec,
     journal_sides,
@@ -56,6 +57,8 @@ def check_waterfall_and_balances(period: int, sides) -> None:
     for by in BYS:
         m1 = report("waterfall", "--period", str(period), "--by", by, "--periods", "6")
         m3 = report("balances", "--period", str(period), "--by", by)
+        assert_fast_totals("waterfall", m1, period=period, by=by, periods=6)
+        assert_fast_totals("balances", m3, period=period, by=by)
         _check_totals(m1, ["recognized", "later", "deferred", "total"])
         _check_totals(
             m3, ["billed", "recognized", "cl_balance", "contract_liability", "contract_asset"]

@@ -1,0 +1,110 @@
+"""The per-currency totals of M1 and M3 without their rows (close.md M6): an admin page
+shows them above one page of rows, so they must not cost a pass over the whole journal.
+
+They come from the ledger totals the journal's triggers maintain (per period, accounts,
+types, currency and contract), through the reports' own pivots, so each figure is the one
+the rows would add up to (tested: equal to the totals of the whole report on the spec's
+vectors and on generated days, on both databases). M3's contract liability and contract
+asset net each contract's balance on its own (ASC 606): one more grouped read of the
+ledger totals, per contract, summed by the database.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import connection
+
+from ..models import LedgerTotal
+from ..services.splits import period_add
+from .base import minor, period_key
+from .ledger import (
+    TOTAL_MINOR,
+    basis_accounts,
+    credit_net,
+    period_buckets,
+    report_period,
+    total_nets,
+)
+
+
+def waterfall_totals(
+    *, period=None, periods: int = 12, currency=None, basis: str = "asc606", **_
+) -> list[dict]:
+    """M1's totals: Σ over every group is the revenue of every entry, whatever --by."""
+    from .waterfall import LATER, RECOGNIZED, _pivot, check_periods
+
+    check_periods(periods)
+    p = report_period(period)
+    ahead = [period_add(p, i) for i in range(1, periods + 1)]
+    edges = [(p, RECOGNIZED)] + [(x, x) for x in ahead]
+    rows = total_nets(
+        accounts=basis_accounts(basis).revenue,
+        dims=["bucket"],
+        annotations={"bucket": period_buckets(edges, last=LATER)},
+        currency=currency,
+    )
+    from .waterfall import AMOUNT_KEYS
+
+    keys = [period_key(x) for x in ahead]
+    return [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), keys)]
+
+
+def balances_totals(*, period=None, currency=None, basis: str = "asc606", **_) -> list[dict]:
+    """M3's totals with --by contract (each group is one contract)."""
+    from .balances import AMOUNT_KEYS, RPO_12, RPO_24, RPO_LATER, THROUGH, _pivot
+
+    p = report_period(period)
+    accounts = basis_accounts(basis)
+    edges = [(p, THROUGH), (period_add(p, 12), RPO_12), (period_add(p, 24), RPO_24)]
+    rows = total_nets(
+        accounts=accounts.receivable + accounts.revenue + accounts.liability,
+        nets={"ar": accounts.receivable, "revenue": accounts.revenue, "cl": accounts.liability},
+        dims=["bucket"],
+        annotations={"bucket": period_buckets(edges, last=RPO_LATER)},
+        currency=currency,
+    )
+    totals = [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), per_contract=False)]
+    netted = _contract_netting(p, accounts.liability, currency)
+    for row in totals:
+        liability, asset = netted.get(row["currency"], (Decimal(0), Decimal(0)))
+        row["contract_liability"], row["contract_asset"] = liability, asset
+    return totals
+
+
+def _contract_netting(p: int, liability, currency) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per currency: Σ max(0, cl) and Σ max(0, −cl) over the contracts' CL balances
+    through P, the database adding the contracts up."""
+    per_contract = LedgerTotal.objects.filter(period__lte=p).filter(
+        **({"currency": currency} if currency else {})
+    )
+    per_contract = per_contract.filter(dr_account__in=liability) | per_contract.filter(
+        cr_account__in=liability
+    )
+    per_contract = (
+        per_contract.values("currency", "contract_id")
+        .annotate(cl=credit_net(liability, TOTAL_MINOR))
+        .order_by()
+    )
+    inner, params = per_contract.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT currency, "
+            "SUM(CASE WHEN cl > 0 THEN cl ELSE 0 END), SUM(CASE WHEN cl < 0 THEN -cl ELSE 0 END) "
+            f"FROM ({inner}) AS per_contract GROUP BY currency",
+            params,
+        )
+        return {c: (minor(lia or 0), minor(asset or 0)) for c, lia, asset in cursor.fetchall()}
+
+
+def _ungrouped(rows):
+    for row in rows:
+        yield {"group": None, **row}
+
+
+def _shaped(row: dict, keys) -> dict:
+    """A pivoted row as ``base.Totals`` shapes a total: currency, the amount keys, periods."""
+    shaped = {"currency": row["currency"], **{key: row[key] for key in keys}}
+    if "periods" in row:
+        shaped["periods"] = row["periods"]
+    return shaped
