@@ -29,7 +29,17 @@ reuses the data (``--force`` regenerates). At scale 1.0:
 - 1,000,000 inbound lines in 100 batches: one collected SO line per SO line, the rest
   INV / RORD / CM-RO / CM-R lines on random SO lines, 40 % collected, 25 % new, 35 %
   stopped (RPRO-00353 and RPRO-00356 on RORDs, INB-004 waiting, INB-001, RPRO-00082,
-  INB-999, and a rare RPRO-00620).
+  INB-999, and a rare RPRO-00620);
+- the billing documents of M5 (bench/admin_billing_sql.py) for the open period 2026-06 and
+  2026-05: per month orders / 24 posted invoices (41,666: non-draft orders with a revenue
+  contract, each billed once; one line per order product, currency the order's, totals =
+  Σ lines) and a credit memo for one in ten (a quarter of each line; CM-R for returns,
+  CM-RO for reductions and cancellations); each document's SERVICE inbound batch (its
+  ``revenue_batch_id``) with one INV / CM-R / CM-RO line per document line (INV_LINE_ID
+  ``<number>-<line>``): mostly collected, 0.8 % never staged, 3 % stopped, 1.5 % waiting,
+  1 % collected a minor unit short, the open period's last days not collected yet, 1 % of
+  the documents voided with their lines withdrawn. A database loaded before this step has
+  its documents added on the next run (without regenerating the rest).
 """
 
 from __future__ import annotations
@@ -44,6 +54,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.admin_billing_sql import (  # noqa: E402  (M5's billing documents)
+    DOCUMENT_SEQUENCES,
+    DOCUMENTS_MISSING,
+    TOUCHED,
+)
+from bench.admin_billing_sql import STATEMENTS as BILLING  # noqa: E402
+from bench.admin_billing_sql import TABLES as BILLING_TABLES  # noqa: E402
 from bench.admin_sql import (  # noqa: E402  (the SQL of every table)
     JOURNAL,
     JOURNAL_SLICE,
@@ -63,7 +80,8 @@ SIZES = {  # scale 1.0
     "inbound": 1_000_000,
 }
 LAYOUT = 2  # bumped when the data changes shape: stored data of another layout is regenerated
-TABLES = (  # emptied before a fresh load (CASCADE: invoices, returns … go too)
+TABLES = (  # emptied before a fresh load (CASCADE: returns … go too)
+    *BILLING_TABLES,
     "orders_orderitem",
     "orders_order",
     "orders_pricebookentry",
@@ -95,6 +113,7 @@ BIG_TABLES = (
     "revenue_inboundbatch",
     "revenue_inboundline",
     "revenue_period",
+    *BILLING_TABLES,
 )
 
 
@@ -111,6 +130,7 @@ SEQUENCES = (
     "revenue_journalentry",
     "revenue_inboundbatch",
     "revenue_inboundline",
+    *BILLING_TABLES,
 )
 
 
@@ -147,9 +167,18 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         if not force and stored_sizes(cursor) == sizes:
-            return {"reused": True, "counts": counts(cursor), "steps": [], "seconds": 0.0}
+            cursor.execute(DOCUMENTS_MISSING)
+            steps = billing_add(sizes) if cursor.fetchone()[0] else []
+            return {
+                "reused": True,
+                "counts": counts(cursor),
+                "steps": steps,
+                "seconds": sum(s[2] for s in steps),
+            }
         cursor.execute("DROP TABLE IF EXISTS bench_admin_sizes")
         cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        # the invoice and credit memo series restart with their tables
+        cursor.execute("DELETE FROM core_documentsequence WHERE name IN ('INV', 'CM')")
     steps, started = [], time.perf_counter()
     for label, table, statements in STEPS:
         begun = time.perf_counter()
@@ -164,6 +193,7 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
                     cursor.execute(sql, sizes)
         steps.append((label, table, time.perf_counter() - begun))
         print(f"  {label:<34}{steps[-1][2]:>8.1f} s", flush=True)
+    steps.append(billing_step(sizes))
     begun = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(TRIAL_BALANCES)
@@ -171,11 +201,7 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
     print(f"  {steps[-1][0]:<34}{steps[-1][2]:>8.1f} s", flush=True)
     begun = time.perf_counter()
     with connection.cursor() as cursor:
-        for table in SEQUENCES:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
-            )
+        sequences_reset(cursor)
         cursor.execute(
             "INSERT INTO core_documentsequence (name, last_value) VALUES ('ORD', %s) "
             "ON CONFLICT (name) DO UPDATE SET last_value = excluded.last_value",
@@ -203,6 +229,47 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
         "seconds": time.perf_counter() - started,
         "totals": totals,
     }
+
+
+def billing_step(sizes: dict[str, int]) -> tuple[str, str, float]:
+    """M5's billing documents and the inbound lines they staged, in one transaction."""
+    from django.db import connection, transaction
+
+    begun = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        for sql in BILLING:
+            cursor.execute(sql, sizes)
+    step = ("billing documents (M5)", "orders_invoice", time.perf_counter() - begun)
+    print(f"  {step[0]:<34}{step[2]:>8.1f} s", flush=True)
+    return step
+
+
+def billing_add(sizes: dict[str, int]) -> list[tuple[str, str, float]]:
+    """The billing step alone, on data loaded before it had one: then the sequences and
+    the statistics of what it wrote."""
+    from django.db import connection
+
+    steps = [billing_step(sizes)]
+    begun = time.perf_counter()
+    with connection.cursor() as cursor:
+        sequences_reset(cursor)
+        for table in TOUCHED:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    steps.append(("sequences, VACUUM ANALYZE", "", time.perf_counter() - begun))
+    print(f"  {steps[-1][0]:<34}{steps[-1][2]:>8.1f} s", flush=True)
+    return steps
+
+
+def sequences_reset(cursor) -> None:
+    """Identity sequences after the explicit ids, document series after the numbers."""
+    for table in SEQUENCES:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+        )
+    cursor.execute(DOCUMENT_SEQUENCES)
 
 
 def totals_check() -> dict:
@@ -233,7 +300,9 @@ def database_size() -> str:
 
 
 def report(result: dict) -> None:
-    if result["reused"]:
+    if result["reused"] and result["steps"]:
+        print(f"data: reused, billing documents added in {result['seconds']:.1f} s")
+    elif result["reused"]:
         print("data: reused (same sizes already loaded; --force regenerates)")
     else:
         print(f"data: generated in {result['seconds']:.1f} s")
