@@ -187,7 +187,7 @@ def report_pages(sizes: dict[str, int]) -> list[Page]:
         report_page(
             "report: billing reconciliation (M5)",
             f"{reports}/billing-reconcile/?period=202606",
-            f"{reports}/billing-reconcile/?period=202605&currency=EUR",
+            f"{reports}/billing-reconcile/?period=202606&currency=EUR",
             'id="report-filters"',  # a period without documents shows no table
         ),
     ]

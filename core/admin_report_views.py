@@ -216,6 +216,12 @@ def report_page_build(admin_report: AdminReport, options: dict, number: int) -> 
     sections = []
     for section in built.sections:
         shown = list(islice(section.rows, PER_PAGE + 1))
+        # a section read only in part holds a database cursor open (PostgreSQL: a named
+        # one): close it now, at a safe point. Left to the garbage collector, psycopg
+        # closes it from inside a later query on the same connection and waits for ever.
+        close = getattr(section.rows, "close", None)
+        if close is not None:
+            close()
         sections.append(
             {"section": section, "rows": shown[:PER_PAGE], "more": len(shown) > PER_PAGE}
         )

@@ -139,3 +139,31 @@ def test_m5_page_queries_do_not_grow_with_documents(admin_client, march):
     assert counts[0] == counts[1]
     assert Invoice.objects.count() == 7 and not CreditMemo.objects.exists()
     assert len(page.context["built"].rows) == 7 * 3
+
+
+def test_m5_page_closes_the_unexplained_list_it_read_in_part():
+    """M5 page: the unexplained lines are read 51 at most; the rest of their query is
+    closed at once (on PostgreSQL a named cursor left to the garbage collector was closed
+    inside a later query of the same connection, which then waited for ever)."""
+    from core.admin_report_views import PER_PAGE, report_page_build
+    from core.admin_reports import AdminReport
+    from revenue.reports.base import Column, Report, Section
+
+    state = {"read": 0, "closed": False}
+
+    def unexplained():
+        try:
+            for n in range(10 * PER_PAGE):
+                state["read"] += 1
+                yield {"n": n}
+        finally:
+            state["closed"] = True
+
+    def builder(**options):
+        section = Section("unexplained", "Unexplained", [Column("n", "N")], unexplained())
+        return Report("x", "X", 202611, [Column("n", "N")], iter([]), sections=[section])
+
+    fake = AdminReport(slug="x", title="X", builder=builder, permission="", filters=None)
+    page = report_page_build(fake, {}, 1)
+    assert state == {"read": PER_PAGE + 1, "closed": True}
+    assert len(page.sections[0]["rows"]) == PER_PAGE and page.sections[0]["more"]
