@@ -60,8 +60,16 @@ class BillingLine:
 
 
 def _lines(queryset) -> Iterator[BillingLine]:
+    """Streamed (a server-side cursor on PostgreSQL): for reads of any size."""
     for values in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK):
         yield BillingLine(*values)
+
+
+def _lines_bounded(queryset) -> list[BillingLine]:
+    """A read bounded by its keys (a chunk of batches or line ids), fetched at once: as a
+    cursor PostgreSQL plans it for its first rows (by id over the whole table, 0.8 s at
+    1M lines) instead of by the keys' index (8 ms)."""
+    return [BillingLine(*values) for values in queryset.values_list(*FIELDS)]
 
 
 def inbound_lines_for_batches(*, batch_ids: Iterable[int]) -> dict[tuple[int, str], list]:
@@ -72,7 +80,7 @@ def inbound_lines_for_batches(*, batch_ids: Iterable[int]) -> dict[tuple[int, st
     if not ids:
         return found
     lines = InboundLine.objects.filter(batch_id__any=ids, tran_type__in=BILLING_TYPES)
-    for line in _lines(lines.order_by("id")):
+    for line in _lines_bounded(lines.order_by("id")):
         found.setdefault((line.batch_id, line.inv_line_id), []).append(line)
     return found
 
@@ -91,7 +99,7 @@ def service_lines_for_keys(*, keys: Iterable[str]) -> dict[str, list[BillingLine
         line_key__any=wanted,  # the line key of a billing line is its INV_LINE_ID
         batch__source=InboundBatch.SourceKind.SERVICE,
     )
-    for line in _lines(lines.order_by("id")):
+    for line in _lines_bounded(lines.order_by("id")):
         found.setdefault(line.inv_line_id, []).append(line)
     return found
 
