@@ -5,7 +5,9 @@ import json
 from django.db import migrations
 
 
-def seed(apps, schema_editor):
+def registry_seed(apps):
+    """The validation rules and profile settings the code knows, created when missing;
+    one already there is never changed (also run by 0011 for rules added since)."""
     from revenue.services.settings import PROFILE, RULES
 
     Rule = apps.get_model("revenue", "ValidationRule")
@@ -31,6 +33,9 @@ def seed(apps, schema_editor):
                       "description": description},
         )
 
+
+def seed(apps, schema_editor):
+    registry_seed(apps)
     Interval = apps.get_model("django_celery_beat", "IntervalSchedule")
     Crontab = apps.get_model("django_celery_beat", "CrontabSchedule")
     Task = apps.get_model("django_celery_beat", "PeriodicTask")

@@ -25,6 +25,7 @@ from .ledger import (
     period_buckets,
     report_period,
     total_nets,
+    touching,
 )
 
 
@@ -75,12 +76,9 @@ def balances_totals(*, period=None, currency=None, basis: str = "asc606", **_) -
 def _contract_netting(p: int, liability, currency) -> dict[str, tuple[Decimal, Decimal]]:
     """Per currency: Σ max(0, cl) and Σ max(0, −cl) over the contracts' CL balances
     through P, the database adding the contracts up."""
-    per_contract = LedgerTotal.objects.filter(period__lte=p).filter(
-        **({"currency": currency} if currency else {})
-    )
-    per_contract = per_contract.filter(dr_account__in=liability) | per_contract.filter(
-        cr_account__in=liability
-    )
+    per_contract = LedgerTotal.objects.filter(touching(liability), period__lte=p)
+    if currency:
+        per_contract = per_contract.filter(currency=currency)
     per_contract = (
         per_contract.values("currency", "contract_id")
         .annotate(cl=credit_net(liability, TOTAL_MINOR))
