@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from core.exceptions import BusinessRuleRefused
-from core.services import money_round
+from core.services import currency_exponent, money_round
 from revenue.services.inbound import (
     inbound_batch_withdraw,
     inbound_batches_collected,
@@ -179,9 +179,27 @@ def cm_rows(memo: CreditMemo) -> list[dict[str, str]]:
     return rows
 
 
+AMOUNT_COLUMNS = ("EXT_LST_PRC", "EXT_SLL_PRC")
+
+
+def _in_currency(row: dict[str, str]) -> dict[str, str]:
+    """Amounts written with the decimals the row's currency has, when that loses nothing:
+    "70.00" is "70" in JPY (I2 stops an amount with more decimals than its currency has;
+    a true fraction of a yen stays as it is, and is stopped)."""
+    exponent = currency_exponent(row["CURR"])
+    if exponent >= 2:
+        return row
+    for column in AMOUNT_COLUMNS:
+        amount = Decimal(row[column])
+        if amount == money_round(amount=amount, currency=row["CURR"]):
+            row[column] = f"{amount:.{exponent}f}"
+    return row
+
+
 def _stage(rows: list[dict[str, str]], *, document, user) -> int | None:
     if not rows:
         return None
+    rows = [_in_currency(row) for row in rows]
     batch = inbound_stage(rows=rows, source=SOURCE, filename=str(document), actor=user)
     return batch.pk
 
