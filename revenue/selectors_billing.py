@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, Round
+
 from .models import InboundBatch, InboundLine
-from .models.choices import BILLING_TYPES, LineStatus
+from .models.choices import BILLING_TYPES, LineStatus, TranType
 
 CHUNK = 2000
 FIELDS = (
@@ -32,7 +35,21 @@ FIELDS = (
     "withdrawn_reason",
     "batch__source",
     "batch__filename",
+    "revenue_status",
 )
+
+# Where a billing line stands, in M5's words: one definition, read by the rows and by the
+# set-based totals alike. An error line waiting for its SO line (V12) is "waiting", any
+# other error (or an unknown status) "stopped".
+REVENUE_STATUS = Case(
+    When(Q(status=LineStatus.ERROR, waiting=True), then=Value("waiting")),
+    When(status=LineStatus.NEW, then=Value("new")),
+    When(status=LineStatus.COLLECTED, then=Value("collected")),
+    When(status=LineStatus.WITHDRAWN, then=Value("withdrawn")),
+    default=Value("stopped"),
+    output_field=CharField(),
+)
+MICRO = 1_000_000  # EXT_SLL_PRC holds six decimals: millionths are exact integers
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class BillingLine:
     withdrawn_reason: str
     source: str
     filename: str
+    revenue_status: str  # REVENUE_STATUS
 
     @property
     def is_collected(self) -> bool:
@@ -61,7 +79,8 @@ class BillingLine:
 
 def _lines(queryset) -> Iterator[BillingLine]:
     """Streamed (a server-side cursor on PostgreSQL): for reads of any size."""
-    for values in queryset.values_list(*FIELDS).iterator(chunk_size=CHUNK):
+    rows = queryset.annotate(revenue_status=REVENUE_STATUS).values_list(*FIELDS)
+    for values in rows.iterator(chunk_size=CHUNK):
         yield BillingLine(*values)
 
 
@@ -69,7 +88,8 @@ def _lines_bounded(queryset) -> list[BillingLine]:
     """A read bounded by its keys (a chunk of batches or line ids), fetched at once: as a
     cursor PostgreSQL plans it for its first rows (by id over the whole table, 0.8 s at
     1M lines) instead of by the keys' index (8 ms)."""
-    return [BillingLine(*values) for values in queryset.values_list(*FIELDS)]
+    rows = queryset.annotate(revenue_status=REVENUE_STATUS).values_list(*FIELDS)
+    return [BillingLine(*values) for values in rows]
 
 
 def inbound_lines_for_batches(*, batch_ids: Iterable[int]) -> dict[tuple[int, str], list]:
@@ -129,3 +149,31 @@ def billing_lines_outside(
     if excluded:
         lines = lines.exclude(id__any=excluded)
     yield from _lines(lines.order_by("inv_date", "inv_line_id", "tran_type", "id"))
+
+
+def billing_line_figures(*, service_only: bool = False):
+    """Every billing-type line as M5's set-based totals join it to a document line: a
+    values queryset (its SQL is a subquery of the orders app's join) with ``m_batch``,
+    ``m_key`` (INV_LINE_ID), ``m_credit`` (1 for CM, CM-R, CM-RO), ``m_status``
+    (REVENUE_STATUS) and ``m_collected``: its ESP in millionths when collected, else 0.
+    ``service_only``: the lines the order and returns services staged (for documents that
+    no longer name their batch)."""
+    lines = InboundLine.objects.filter(tran_type__in=BILLING_TYPES)
+    if service_only:
+        lines = lines.filter(batch__source=InboundBatch.SourceKind.SERVICE)
+    micro = Cast(Round(Coalesce(F("ext_sll_prc"), Value(Decimal(0))) * MICRO), BigIntegerField())
+    return lines.annotate(
+        m_batch=F("batch_id"),
+        m_key=F("line_key"),  # the line key of a billing line is its INV_LINE_ID
+        m_credit=Case(
+            When(tran_type=TranType.INV, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        m_status=REVENUE_STATUS,
+        m_collected=Case(
+            When(status=LineStatus.COLLECTED, then=micro),
+            default=Value(0),
+            output_field=BigIntegerField(),
+        ),
+    ).values("m_batch", "m_key", "m_credit", "m_status", "m_collected")

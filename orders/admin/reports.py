@@ -9,8 +9,9 @@ from core.admin_reports import admin_report_register
 from revenue.admin.reports import PeriodFilters
 
 from ..models import CreditMemo, CreditMemoLine, Invoice, InvoiceLine
-from ..reports.documents import period_dates
-from ..reports.reconcile import billing_reconcile_report, reconcile_period
+from ..reports.documents import DocumentLineKeys, period_dates
+from ..reports.reconcile import billing_reconcile_report, reconcile_currency, reconcile_period
+from ..reports.reconcile_totals import billing_reconcile_totals
 
 
 class ReconcileFilters(PeriodFilters):
@@ -34,6 +35,12 @@ def reconcile_links(rows, options):
     return link
 
 
+def reconcile_keys(*, period=None, currency=None, **_) -> DocumentLineKeys:
+    """The rows table pages over the period's document lines: a page reads its own."""
+    first, last = period_dates(reconcile_period(period))
+    return DocumentLineKeys(first=first, last=last, currency=reconcile_currency(currency))
+
+
 def reconcile_estimate(*, period=None, currency=None, **_) -> int:
     """The document lines dated in the period: a row each."""
     first, last = period_dates(reconcile_period(period))
@@ -51,6 +58,8 @@ admin_report_register(
     builder=billing_reconcile_report,
     permission="orders.view_invoice",
     filters=ReconcileFilters,
+    totals=billing_reconcile_totals,
+    groups=reconcile_keys,
     links=reconcile_links,
     estimate=reconcile_estimate,
     description="M5: every line of the period's invoices and credit memos against the "

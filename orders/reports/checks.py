@@ -12,7 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from revenue.models.periods import period_label
 from revenue.reports.checklist import OK, WARNING, Check
 
-from .reconcile import COLLECTED, MISSING, STOPPED, billing_reconcile_report, row_needs_attention
+from .reconcile import COLLECTED, MISSING, STOPPED
+from .reconcile_totals import reconcile_summary
 
 CHECK = "billing_reconcile"
 
@@ -35,10 +36,7 @@ def _words(counts: Counter) -> str:
 def billing_reconcile_check(*, period: int, started_at: datetime | None = None) -> list[Check]:
     """One row: how many lines of the period's billing documents revenue is missing, has
     stopped, or collected for a different amount (a warning: it never blocks a close)."""
-    report = billing_reconcile_report(period=period)
-    counts: Counter = Counter(
-        row["revenue_status"] for row in report.rows if row_needs_attention(row)
-    )
+    counts: Counter = reconcile_summary(period=period).attention
     count = sum(counts.values())
     label = period_label(period)
     if not count:

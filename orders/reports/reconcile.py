@@ -21,7 +21,6 @@ from moneyed import CurrencyDoesNotExist
 
 from core.exceptions import BusinessRuleRefused
 from core.services import currency_exponent, money_round
-from revenue.models.choices import LineStatus
 from revenue.reports.base import AMOUNT, COUNT, Column, Report, Section, amount_text
 from revenue.selectors import open_period_id
 from revenue.selectors_billing import (
@@ -79,20 +78,15 @@ def _money(amount: Decimal, currency: str) -> str:
     return format(Decimal(amount_text(amount, currency)), ",f")
 
 
-def _line_status(line: BillingLine) -> str:
-    if line.status == LineStatus.ERROR:
-        return WAITING if line.waiting else STOPPED
-    return {
-        LineStatus.NEW: NEW,
-        LineStatus.COLLECTED: COLLECTED,
-        LineStatus.WITHDRAWN: WITHDRAWN,
-    }.get(line.status, STOPPED)
+def status_without_lines(*, void: bool) -> str:
+    """A document line no revenue line was found for: withdrawn when void, else missing."""
+    return WITHDRAWN if void else MISSING
 
 
 def _status(doc: DocumentLine, lines: list[BillingLine]) -> str:
     if not lines:
-        return WITHDRAWN if doc.void else MISSING
-    present = {_line_status(line) for line in lines}
+        return status_without_lines(void=doc.void)
+    present = {line.revenue_status for line in lines}
     return next(s for s in _PRIORITY if s in present)
 
 
@@ -153,13 +147,16 @@ def reconcile_row(doc: DocumentLine, lines: list[BillingLine]) -> dict:
     }
 
 
-def row_needs_attention(row: dict) -> bool:
-    """M4: the line's revenue is missing, stopped, or collected (or withdrawn) for a
-    different amount. New and waiting lines have checks of their own."""
-    status = row["revenue_status"]
+def needs_attention(status: str, differs: bool) -> bool:
+    """M4: a document line whose revenue is missing, stopped, or collected (or withdrawn)
+    for a different amount. New and waiting lines have checks of their own."""
     if status in (MISSING, STOPPED):
         return True
-    return status in (COLLECTED, WITHDRAWN) and row["difference"] != 0
+    return status in (COLLECTED, WITHDRAWN) and differs
+
+
+def row_needs_attention(row: dict) -> bool:
+    return needs_attention(row["revenue_status"], row["difference"] != 0)
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -224,7 +221,7 @@ def _unexplained_row(line: BillingLine) -> dict:
         "inv_date": line.inv_date.isoformat() if line.inv_date else "",
         "currency": line.currency,
         "amount": amount,
-        "revenue_status": _line_status(line),
+        "revenue_status": line.revenue_status,
         "batch": f"{line.batch_id} {line.filename or line.source}".strip(),
     }
 
@@ -282,14 +279,20 @@ def reconcile_currency(currency: str | None) -> str | None:
     return code
 
 
-def billing_reconcile_report(*, period: int | None = None, currency: str | None = None) -> Report:
+def billing_reconcile_report(
+    *, period: int | None = None, currency: str | None = None, groups: list | None = None
+) -> Report:
     """M5: one row per line of the billing documents dated in P (default: the open period),
-    totals per currency, and the period's revenue lines no document explains."""
+    totals per currency, and the period's revenue lines no document explains.
+
+    ``groups``: only these document lines (``documents.DocumentLineKeys``, an admin page);
+    the totals are then those of these rows alone."""
     period = reconcile_period(period)
     currency = reconcile_currency(currency)
     first, last = period_dates(period)
     totals = _Totals()
-    rows = totals.stream(reconcile_rows(document_lines(first=first, last=last, currency=currency)))
+    docs = document_lines(first=first, last=last, currency=currency, keys=groups)
+    rows = totals.stream(reconcile_rows(docs))
     return Report(
         kind=KIND,
         title="Billing ↔ revenue reconciliation",

@@ -141,6 +141,36 @@ def test_m5_page_queries_do_not_grow_with_documents(admin_client, march):
     assert len(page.context["built"].rows) == 7 * 3
 
 
+def test_m6_pages_read_their_own_document_lines_invoices_then_credit_memos(
+    admin_client, monkeypatch
+):
+    """M6: the page reads only its own document lines (counted and sliced by the database,
+    invoices then credit memos, as the command lists them) and its totals without the rows:
+    the pages, put end to end, are the command's rows; no page costs more than another but
+    for the one where the invoices end."""
+    cmd("load_demo")
+    monkeypatch.setattr("core.admin_report_views.PER_PAGE", 7)
+    data = json.loads(cmd("billing_reconcile", "--format", "json")[0])
+    expected = [(r["document"], r["line"], r["revenue_status"]) for r in data["rows"]]
+    assert any(r["billing_amount"].startswith("-") for r in data["rows"])  # credit memos too
+    seen, counts = [], []
+    for number in range(1, -(-len(expected) // 7) + 1):
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get(page_url(), {"p": number})
+        counts.append(len(queries))
+        seen += [
+            (r["document"], r["line"], r["revenue_status"]) for r in page.context["built"].rows
+        ]
+        shown = page.context["built"].totals
+        assert [
+            {k: (v if k == "currency" else amount_text(v, t["currency"])) for k, v in t.items()}
+            for t in shown
+        ] == data["totals"]
+    assert seen == expected and len(expected) > 7 * 2
+    # a page reads one kind of document line, or both where invoices end (3 queries more)
+    assert max(counts) <= min(counts) + 3 and counts[0] <= 25
+
+
 def test_m5_page_closes_the_unexplained_list_it_read_in_part():
     """M5 page: the unexplained lines are read 51 at most; the rest of their query is
     closed at once (on PostgreSQL a named cursor left to the garbage collector was closed

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,8 @@ from djmoney.money import Money
 from orders.demo import DEMO_TODAY
 from orders.models import BillingType, ChargeType, CreditMemo, Invoice, InvoiceStatus
 from orders.reports.checks import billing_reconcile_check, reconcile_url
-from orders.reports.reconcile import billing_reconcile_report
+from orders.reports.reconcile import billing_reconcile_report, row_needs_attention
+from orders.reports.reconcile_totals import reconcile_summary
 from orders.services import order_activate
 from orders.services.billing import billing_run_execute, invoice_void
 from orders.services.reductions import ReductionLine, reduction_order_create
@@ -84,7 +86,24 @@ def collect():
 
 
 def rows_of(report) -> dict[tuple[str, int], dict]:
-    return {(row["document"], row["line"]): row for row in report.rows}
+    rows = {(row["document"], row["line"]): row for row in report.rows}
+    assert_summary_is_rows(report, rows.values())
+    return rows
+
+
+def assert_summary_is_rows(report, rows) -> None:
+    """M6: the set-based totals and M4 counts are exactly those of the rows."""
+    currency = report.params["currency"]
+    summary = reconcile_summary(
+        period=report.period, currency=None if currency == "all" else currency
+    )
+    assert summary.totals == report.total_rows()
+    assert [str(t["billing_total"]) for t in summary.totals] == [
+        str(t["billing_total"]) for t in report.total_rows()
+    ]
+    assert summary.attention == Counter(
+        row["revenue_status"] for row in rows if row_needs_attention(row)
+    )
 
 
 def figures(row) -> tuple:
@@ -222,6 +241,7 @@ def test_m5_identity_per_currency_over_every_case(opened):
     collect()
     report = billing_reconcile_report(period=P)
     rows = list(report.rows)
+    assert_summary_is_rows(report, rows)
     totals = {t["currency"]: t for t in report.total_rows()}
     assert set(totals) == {"EUR", "USD"}
     assert totals["USD"] == {
@@ -237,6 +257,30 @@ def test_m5_identity_per_currency_over_every_case(opened):
         assert total["billing_total"] == total["revenue_total"] + sum(r["difference"] for r in mine)
         assert total["billing_total"] == sum(r["billing_amount"] for r in mine)
         assert total["revenue_total"] == sum(r["revenue_amount"] for r in mine)
+
+
+def test_m6_totals_round_each_document_line_half_up_to_its_currency(opened):
+    """M5/M6: revenue amounts in sub-cent ESP are rounded per document line, half up (away
+    from zero), before they are added, by the rows and by the database alike; a JPY
+    invoice's amounts round to whole yen."""
+    usd = bill(licences())
+    InboundLine.objects.filter(pk=inv_line(usd, 1).pk).update(ext_sll_prc=D("100.005"))
+    InboundLine.objects.filter(pk=inv_line(usd, 2).pk).update(ext_sll_prc=D("99.994999"))
+    bill(licences(currency="JPY", qty="7"))
+    collect()
+    rows = rows_of(billing_reconcile_report(period=P))
+    assert figures(rows[(usd.number, 1)]) == (D("100.00"), "collected", D("100.01"), D("-0.01"))
+    assert figures(rows[(usd.number, 2)]) == (D("100.00"), "collected", D("99.99"), D("0.01"))
+    jpy = [row for row in rows.values() if row["currency"] == "JPY"]
+    assert jpy and all(row["billing_amount"] == row["billing_amount"].to_integral() for row in jpy)
+    summary = reconcile_summary(period=P)
+    assert [t["currency"] for t in summary.totals] == ["JPY", "USD"]
+    # O9/B5 + I2: a JPY order's lines are sent in whole yen ("70", not "70.00"): collected
+    jpy_lines = InboundLine.objects.filter(curr="JPY")
+    assert set(jpy_lines.values_list("status", flat=True)) == {"COLLECTED"}
+    raw = jpy_lines.filter(tran_type="INV").values_list("raw", flat=True)
+    assert {row["EXT_SLL_PRC"] for row in raw} == {"70"}
+    assert summary.attention == Counter({"collected": 2})
 
 
 # --- unexplained lines, the currency filter ------------------------------------------------
@@ -459,6 +503,7 @@ def test_m5_load_demo_dates_its_documents_in_the_open_period_with_each_case(db):
     report = billing_reconcile_report()
     assert report.period == 202611
     rows = list(report.rows)
+    assert_summary_is_rows(report, rows)
     dates = set(Invoice.objects.values_list("invoice_date", flat=True))
     dates |= set(CreditMemo.objects.values_list("memo_date", flat=True))
     assert dates == {DEMO_TODAY} and DEMO_TODAY.strftime("%Y%m") == "202611"
