@@ -16,6 +16,11 @@ contract is the SO line's when the entry is written (an SO line never changes co
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_migrate, pre_migrate
 
+from .choices import Account
+
+# the accounts of the contract liability on the ASC 606 basis (reports.ledger.basis_accounts)
+LIABILITY_ACCOUNTS = [Account.CONTRACT_LIABILITY, Account.ADJ_LIABILITY]
+
 
 class LedgerTotal(models.Model):
     """A signed delta of the journal's totals for one key (M6)."""
@@ -40,6 +45,15 @@ class LedgerTotal(models.Model):
         indexes = [
             models.Index(fields=["period"], name="ledger_total_period"),
             models.Index(fields=["contract_id", "period"], name="ledger_total_contract"),
+            # M3 nets each contract's contract liability through P (ASC 606 basis): on
+            # PostgreSQL an index-only scan, already in (currency, contract) order
+            models.Index(
+                fields=["currency", "contract_id"],
+                include=["period", "dr_account", "cr_account", "amount_minor"],
+                condition=models.Q(dr_account__in=LIABILITY_ACCOUNTS)
+                | models.Q(cr_account__in=LIABILITY_ACCOUNTS),
+                name="ledger_total_liability",
+            ),
         ]
 
     def __str__(self) -> str:

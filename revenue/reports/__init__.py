@@ -40,16 +40,18 @@ def report_totals(kind: str, **options) -> list[dict]:
     """The per-currency totals of the report of ``kind`` (close.md: ``totals`` of the
     JSON), without its rows: an admin page shows them above one page of rows.
 
-    M1 and M3 by contract come from the maintained ledger totals (M6, ``totals``); M2 reads
-    only those already; other reports are built and their rows drained (M3 by customer,
-    item or SO line nets each contract inside each group: a figure per group and contract
-    the ledger totals do not keep)."""
+    M1 and M3 come from the maintained ledger totals (M6, ``totals``); M2 reads only those
+    already; M3 by customer, item or SO line when few contracts are split across groups
+    (each contract is netted inside each group); other reports are built and their rows
+    drained."""
     from .totals import balances_totals, waterfall_totals
 
     if kind == "waterfall":
         return waterfall_totals(**_defaults(options))
-    if kind == "balances" and (options.get("by") or "contract") == "contract":
-        return balances_totals(**_defaults(options))
+    if kind == "balances":
+        totals = balances_totals(**_defaults(options), by=options.get("by") or "contract")
+        if totals is not None:
+            return totals
     report = report_build(kind, **options)
     for _ in report.rows:
         pass

@@ -19,6 +19,7 @@ from django.db.models.functions import Cast, Round
 from core.exceptions import BusinessRuleRefused
 
 from ..models.choices import Account
+from ..models.totals import LIABILITY_ACCOUNTS
 from ..selectors import journal_entries, open_period_id
 from .base import BASES, GROUPINGS
 
@@ -29,6 +30,8 @@ GROUP_FIELDS = {
     "item": "line__item",
     "line": "line__so_line_id",
 }
+# the same groupings read on the SO line itself
+SO_LINE_GROUPS = {"customer": "customer", "item": "item", "line": "so_line_id"}
 GROUP_LABELS = {"contract": "RC_KEY", "customer": "Customer", "item": "Item", "line": "SO line"}
 CENTS = Cast(Round(F("amount") * 100), BigIntegerField())
 
@@ -47,7 +50,7 @@ def basis_accounts(basis: str) -> Accounts:
         return Accounts(revenue=(Account.REVENUE,), liability=(Account.CONTRACT_LIABILITY,))
     return Accounts(
         revenue=(Account.REVENUE, Account.ADJ_REVENUE),
-        liability=(Account.CONTRACT_LIABILITY, Account.ADJ_LIABILITY),
+        liability=tuple(LIABILITY_ACCOUNTS),  # ledger_total_liability serves M3's netting
     )
 
 

@@ -14,14 +14,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import F, Max, Min, Q
 
-from ..models import LedgerTotal
+from ..models import LedgerTotal, SoLine
 from ..services.splits import period_add
 from .base import minor, period_key
 from .ledger import (
+    SO_LINE_GROUPS,
     TOTAL_MINOR,
     basis_accounts,
     credit_net,
+    grouped_nets,
     period_buckets,
     report_period,
     total_nets,
@@ -51,8 +54,13 @@ def waterfall_totals(
     return [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), keys)]
 
 
-def balances_totals(*, period=None, currency=None, basis: str = "asc606", **_) -> list[dict]:
-    """M3's totals with --by contract (each group is one contract)."""
+def balances_totals(
+    *, period=None, currency=None, basis: str = "asc606", by: str = "contract", **_
+) -> list[dict] | None:
+    """M3's totals. Only the contract liability and asset depend on --by: each contract is
+    netted inside each group, so a contract whose SO lines fall in several groups (two
+    customers, items or lines) is netted per group; those few are read from the journal.
+    None when there are too many of them (``SPLIT_LIMIT``): the caller adds the rows."""
     from .balances import AMOUNT_KEYS, RPO_12, RPO_24, RPO_LATER, THROUGH, _pivot
 
     p = report_period(period)
@@ -67,6 +75,12 @@ def balances_totals(*, period=None, currency=None, basis: str = "asc606", **_) -
     )
     totals = [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), per_contract=False)]
     netted = _contract_netting(p, accounts.liability, currency)
+    if by != "contract":
+        split = _split_contracts(by)
+        if len(split) > SPLIT_LIMIT:
+            return None
+        if split:
+            netted = _split_netting(netted, split, by, p, accounts.liability, currency)
     for row in totals:
         liability, asset = netted.get(row["currency"], (Decimal(0), Decimal(0)))
         row["contract_liability"], row["contract_asset"] = liability, asset
@@ -93,6 +107,49 @@ def _contract_netting(p: int, liability, currency) -> dict[str, tuple[Decimal, D
             params,
         )
         return {c: (minor(lia or 0), minor(asset or 0)) for c, lia, asset in cursor.fetchall()}
+
+
+SPLIT_LIMIT = 5000
+
+
+def _split_contracts(by: str) -> list[int]:
+    """Contracts whose SO lines fall in more than one group of ``by`` (at most
+    SPLIT_LIMIT + 1 of them)."""
+    field = SO_LINE_GROUPS[by]
+    split = (
+        SoLine.objects.values("contract_id")
+        .annotate(low=Min(field), high=Max(field))  # never null: cheaper than COUNT DISTINCT
+        .filter(low__lt=F("high"))
+        .order_by()
+        .values_list("contract_id", flat=True)
+    )
+    return list(split[: SPLIT_LIMIT + 1])
+
+
+def _split_netting(netted, split: list[int], by: str, p: int, liability, currency) -> dict:
+    """``netted`` with the split contracts netted per group instead of once: each one's
+    figure out, its groups' figures in (in minor units, from the journal)."""
+    cents = {c: [int(lia * 100), int(asset * 100)] for c, (lia, asset) in netted.items()}
+    whole: dict[tuple[str, int], int] = {}
+    for row in grouped_nets(
+        nets={"cl": credit_net(liability)},
+        accounts=liability,
+        by=by,
+        dims=["contract"],
+        annotations={"contract": F("line__contract_id")},
+        where=Q(period__lte=p, line__contract_id__in=split),
+        currency=currency,
+    ):
+        cl, cur = int(row["cl"] or 0), row["amount_currency"]
+        sums = cents.setdefault(cur, [0, 0])
+        sums[0] += max(0, cl)
+        sums[1] += max(0, -cl)
+        key = (cur, row["contract"])
+        whole[key] = whole.get(key, 0) + cl
+    for (cur, _contract), cl in whole.items():
+        cents[cur][0] -= max(0, cl)
+        cents[cur][1] -= max(0, -cl)
+    return {c: (minor(lia), minor(asset)) for c, (lia, asset) in cents.items()}
 
 
 def _ungrouped(rows):

@@ -194,6 +194,49 @@ def test_m3_contract_asset_when_revenue_runs_ahead_of_billing(ledger):
     assert customer["cl_balance"] == "600.00"
 
 
+def test_m3_m6_a_contract_split_across_customers_is_netted_per_customer(ledger, monkeypatch):
+    """M3 --by customer nets each contract inside each customer: one contract (SO C) with a
+    line of ACME billed ahead (liability 1100) and a line of BETA unbilled (asset 500) shows
+    both sides; by contract the same contract nets to one liability of 600. The page's
+    totals (M6: ledger totals, with the split contract read from the journal) are the
+    report's, for every grouping."""
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(
+        "TRAN_TYPE,SO_NUM,SO_LINE_ID,SO_DATE,INV_NUM,INV_LINE_ID,INV_DATE,ITEM,ORD_QTY,INV_QTY,"
+        "EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR,START_DATE,END_DATE,REV_METHOD,CUSTOMER\n"
+        "SO,C,C-1,2026-01-05,,,,SVC,12,,1200,1200,USD,USD,2026-01-01,2026-12-31,RATABLE_MONTHLY,ACME\n"
+        "SO,C,C-2,2026-01-05,,,,HW,1,,500,500,USD,USD,2026-01-05,2026-01-05,IMMEDIATE,BETA\n"
+        "INV,C,C-1,,IC,IC-1,2026-01-05,SVC,12,12,1200,1200,USD,USD,2026-01-01,2026-12-31,,ACME\n"
+        "SO,D,D-1,2026-01-05,,,,HW,1,,70,70,USD,USD,2026-01-05,2026-01-05,IMMEDIATE,ACME\n"
+    )
+    ledger.collect()
+    [by_contract, _d] = report("balances")["rows"]
+    assert (by_contract["contract_liability"], by_contract["contract_asset"]) == ("600.00", "0.00")
+    data = report("balances", "--by", "customer")
+    rows = {r["group"]: r for r in data["rows"]}
+    assert (rows["ACME"]["contract_liability"], rows["ACME"]["contract_asset"]) == (
+        "1100.00",
+        "70.00",
+    )
+    assert (rows["BETA"]["contract_liability"], rows["BETA"]["contract_asset"]) == (
+        "0.00",
+        "500.00",
+    )
+    assert (data["totals"][0]["contract_liability"], data["totals"][0]["contract_asset"]) == (
+        "1100.00",
+        "570.00",
+    )
+    groupings = ("contract", "customer", "item", "line")
+    reports = {by: report("balances", "--by", by) for by in groupings}
+
+    def no_rows(*args, **kwargs):
+        raise AssertionError("the totals were added up from the rows")
+
+    monkeypatch.setattr("revenue.reports.report_build", no_rows)
+    for by in groupings:
+        assert_fast_totals("balances", reports[by], by=by)
+
+
 def test_reports_filter_by_currency_and_basis(rv1):
     """--currency keeps one currency; --basis contractual equals asc606 with no carve booked."""
     assert report("waterfall", "--currency", "EUR")["rows"] == []
