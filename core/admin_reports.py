@@ -71,6 +71,7 @@ class AdminReport:
     - ``groups(**options)`` → an ordered, sliceable sequence (a queryset) of the group
       keys the rows table pages over, so that a page reads only its groups' rows; None:
       the page reads the report's rows and shows a slice of them;
+    - ``group_noun``: what one of those keys is, in the rows' heading ("60 groups");
     - ``links(rows, options)`` → a ``FigureLink`` for those rows (one call per table, so
       that the links of a page cost at most one query);
     - ``estimate(**options)`` → about how many rows a full download writes (a large one
@@ -85,6 +86,7 @@ class AdminReport:
     chart: Callable | None = None
     totals: Callable[..., list[dict]] | None = None
     groups: Callable[..., Sequence] | None = None
+    group_noun: str = "group"
     links: Callable[[list[dict], dict], FigureLink] | None = None
     estimate: Callable[..., int] | None = None
     description: str = ""

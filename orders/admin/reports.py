@@ -60,6 +60,7 @@ admin_report_register(
     filters=ReconcileFilters,
     totals=billing_reconcile_totals,
     groups=reconcile_keys,
+    group_noun="document line",
     links=reconcile_links,
     estimate=reconcile_estimate,
     description="M5: every line of the period's invoices and credit memos against the "

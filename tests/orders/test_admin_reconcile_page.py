@@ -167,6 +167,7 @@ def test_m6_pages_read_their_own_document_lines_invoices_then_credit_memos(
             for t in shown
         ] == data["totals"]
     assert seen == expected and len(expected) > 7 * 2
+    assert f"{len(expected)} document lines · page" in page.content.decode()
     # a page reads one kind of document line, or both where invoices end (3 queries more)
     assert max(counts) <= min(counts) + 3 and counts[0] <= 25
 
