@@ -248,8 +248,10 @@ class Scenario:
             hypothesis.event("RORD full" if amount == remaining else "RORD partial")
             after = SoLine.objects.get(pk=line.pk)
             # P7: with Y the line then carries max(0, net billed − net sell), or what it
-            # already carried when that is more (a RORD books only the increment)
-            wanted = max(self.billed - (self.esp - self.reduced["RORD"]), ZERO)
+            # already carried when that is more (a RORD books only the increment); net
+            # sell = SO + RORD + CM-R (a return lowers net sell and net billed alike)
+            net_sell = self.esp - self.reduced["RORD"] - self.reduced["CM-R"]
+            wanted = max(self.billed - net_sell, ZERO)
             if self.contra:
                 assert after.contra_balance == max(wanted, line.contra_balance)
                 if wanted > line.contra_balance:
@@ -418,6 +420,25 @@ def check_invariants(scenario: Scenario, before, open_before: int) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(spec=line_spec, steps=st.lists(events, min_size=1, max_size=8))
+@hypothesis.example(  # P7: a return before a RORD lowers net sell too (contra 0.01)
+    spec={
+        "method": "IMMEDIATE",
+        "start": date(2025, 10, 1),
+        "days": 0,
+        "minor": 2,
+        "qty": 2,
+        "currency": "USD",
+        "ssp": "pct",
+        "profile": "Y",
+        "invoiced": 0,
+    },
+    steps=[
+        ("INV", 1, False, 0.0, 0.0),
+        ("INV", 1, False, 0.0, 0.0),
+        ("CM-R", 1, 0.0, False, 0.0),
+        ("RORD", 1, "inside", date(2025, 6, 1), date(2025, 6, 1)),
+    ],
+)
 def test_reductions_keep_the_ledger_whole_for_any_sequence_of_events(spec, steps):
     """P1–P9, S1, S3, S5, A3 as properties: after every event the journal balances per
     period and currency, closed periods are untouched, recognized + deferred = net sell
