@@ -183,6 +183,9 @@ class ContraBook:
             _journal_shrink(self.journal)
 
 
+SHRINK_CHUNK = 200
+
+
 def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
     """P8: the unposted contra pairs get their new amount; those at zero are removed.
     Pairs are (SO line id, RORD inbound id); on PostgreSQL one DELETE and one UPDATE joined
@@ -194,9 +197,11 @@ def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
         _journal_shrink_postgresql(gone, kept)
         return
     contra = JournalEntry.objects.filter(entry_type=EntryType.CONTRA, posted=False)
-    if gone:
+    # an OR of pairs, a few hundred at a time: SQLite refuses an expression deeper than
+    # 1,000 (a batch with more removed pairs than that failed the whole collection)
+    for start in range(0, len(gone), SHRINK_CHUNK):
         match = Q()
-        for line_id, rord_id in gone:
+        for line_id, rord_id in gone[start : start + SHRINK_CHUNK]:
             match |= Q(line_id=line_id, inbound_line_id=rord_id)
         contra.filter(match).delete()
     for (line_id, rord_id), amount in kept:
