@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format lock demo clean
+.PHONY: install run test golden lint format lock demo clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+golden: install
+	$(BIN)/python -m pytest -m golden tests/revenue/test_golden.py
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -17,7 +17,8 @@ with ``tests/golden/<case>.json.gz``, on whichever database the suite runs (CI: 
 PostgreSQL). Write the corpus again only when a change of the ledger is intended, and say
 why in the commit:
 
-    CONTRA_GOLDEN_WRITE=1 .venv/bin/python -m pytest tests/revenue/test_golden.py
+    make golden                          # compare (CI runs it on both databases)
+    CONTRA_GOLDEN_WRITE=1 make golden    # write
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ contra profile Y and N, collected and two periods closed, must leave exactly the
 the month-end reports recorded in ``tests/golden`` (P1–P9, S1–S10, A1–A4, M1–M4), to the
 cent, on SQLite and on PostgreSQL. A new collection engine passes this before it lands.
 
-``CONTRA_GOLDEN_WRITE=1`` writes the corpus instead of comparing (an intended change only).
+Run with ``make golden`` (``.ci/run`` runs it after ``make test`` on both databases);
+``CONTRA_GOLDEN_WRITE=1 make golden`` writes the corpus instead of comparing (an intended
+change of the ledger only).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bench.golden import (
 )
 
 WRITE = os.environ.get("CONTRA_GOLDEN_WRITE") == "1"
+pytestmark = pytest.mark.golden  # make golden (about 3 min a database): not in make test
 
 
 @pytest.mark.django_db
