@@ -161,7 +161,7 @@ REPORTS = {
 }
 
 
-def _report_digest() -> dict:
+def _report_digest(*, whole: bool = False) -> dict:
     from django.core.management import call_command
 
     from revenue.selectors import open_period_id
@@ -176,7 +176,9 @@ def _report_digest() -> dict:
         call_command("revenue_report", *args, "--format", "json", stdout=out)
         data = json.loads(out.getvalue())
         rows = data.get("rows", [])
-        if name in ("waterfall", "balances"):
+        if whole:
+            rows_digest = rows
+        elif name in ("waterfall", "balances"):
             by_group = defaultdict(list)
             for row in rows:
                 by_group[row["group"]].append(sorted(row.items(), key=str))
@@ -204,6 +206,67 @@ def case_digest(case: Case) -> dict:
         "reports": _report_digest(),
         "hashes": hashes,
     }
+
+
+# --- the spec's vectors: small, kept whole ------------------------------------------------
+
+VECTORS = CORPUS / "vectors"
+
+
+def ledger_whole() -> dict:
+    """Every export's rows, sorted, surrogate ids left out, and the reports as JSON (M1
+    and M3 by contract, M2 over the last four periods, M4) when a period is open: what a
+    spec vector leaves, kept whole (a few hundred rows)."""
+    from revenue.selectors import (
+        journal_export_rows,
+        lines_export_rows,
+        schedule_export_rows,
+        staging_export_rows,
+    )
+
+    def text(rows):
+        return sorted([",".join(str(cell) for cell in row) for row in rows])
+
+    found = {
+        "journal": text(journal_export_rows()),
+        "schedule": text(schedule_export_rows()),
+        "lines": text(lines_export_rows()),
+        "staging": text(row[1:] for row in staging_export_rows()),
+    }
+    from revenue.selectors import open_period_id
+
+    if open_period_id() is not None:
+        found["reports"] = _report_digest(whole=True)
+    return found
+
+
+def vector_path(name: str) -> Path:
+    return VECTORS / f"{name}.json"
+
+
+def vector_read(name: str) -> dict:
+    return json.loads(vector_path(name).read_text(encoding="utf-8"))
+
+
+def vector_write(name: str, found: dict) -> None:
+    VECTORS.mkdir(parents=True, exist_ok=True)
+    vector_path(name).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+
+
+def whole_differences(expected: dict, found: dict, *, limit: int = 10) -> list[str]:
+    """Rows that left and rows that came, per export; reports that differ."""
+    problems = []
+    for kind in sorted(set(expected) | set(found)):
+        want, got = expected.get(kind), found.get(kind)
+        if want == got:
+            continue
+        if isinstance(want, list) and isinstance(got, list):
+            gone = [row for row in want if row not in got][:limit]
+            came = [row for row in got if row not in want][:limit]
+            problems.append(f"{kind}: rows gone {gone}, rows new {came}")
+        else:
+            problems.append(f"{kind}: {json.dumps(want)[:2000]} → {json.dumps(got)[:2000]}")
+    return problems
 
 
 def corpus_read(case: Case) -> dict:
