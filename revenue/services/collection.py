@@ -19,6 +19,7 @@ from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
 from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
 from .periods import period_open_get, period_open_locked
 from .processing import STAGED_FIELDS, BatchProcessor, StagedLine
+from .refusals import LineRefusal
 from .settings import profile_get
 from .solines import so_lines_read
 from .validation import rules_enabled
@@ -195,7 +196,9 @@ def _stop_on_system_error(*, run, pk: int, problem: Exception) -> None:
         InboundLine.objects.filter(pk=pk, status=LineStatus.NEW).update(
             status=LineStatus.ERROR,
             error_codes=SYSTEM_ERROR,
-            errors=[{"code": SYSTEM_ERROR, "rule": "I9", "field": "", "message": message[:500]}],
+            errors=[
+                LineRefusal(code=SYSTEM_ERROR, rule="I9", field="", message=message[:500]).as_dict()
+            ],
             run=run,
         )
         CollectionRun.objects.filter(pk=run.pk).update(

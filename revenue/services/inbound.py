@@ -29,6 +29,7 @@ from .parsing import (
     parse_error,
     parse_row,
 )
+from .refusals import LineRefusal
 
 STAGE_CHUNK = 2000
 
@@ -63,7 +64,7 @@ def _line_from(parsed, *, batch: InboundBatch, row_number: int) -> InboundLine:
 
 
 def _shape_error(message: str, field: str = "") -> dict[str, str]:
-    return {"code": PARSE_ERROR, "rule": "I2", "field": field, "message": message}
+    return LineRefusal(code=PARSE_ERROR, rule="I2", field=field, message=message).as_dict()
 
 
 def _count(value: Any) -> int:

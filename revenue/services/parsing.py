@@ -18,6 +18,7 @@ from core.services import currency_exponent
 
 from ..models import SoLine
 from ..models.choices import RevMethod, TranType
+from .refusals import LineRefusal
 from .splits import term_months
 
 PARSE_ERROR = "INB-000"  # I2: a value that cannot be parsed (not a registry rule: always on)
@@ -89,7 +90,9 @@ class ParsedRow:
 
 def parse_error(column: str, message: str, rule: str = "I2") -> dict[str, str]:
     """A staged line's INB-000 entry: the column, the rule it breaks, the message."""
-    return {"code": PARSE_ERROR, "rule": rule, "field": column, "message": f"{column}: {message}"}
+    return LineRefusal(
+        code=PARSE_ERROR, rule=rule, field=column, message=f"{column}: {message}"
+    ).as_dict()
 
 
 def _text(value: Any) -> str:

@@ -25,6 +25,7 @@ from .ledger import (
 )
 from .processing_checks import LineChecks, pending_before
 from .processing_reductions import ReductionHandlers
+from .refusals import LineRefusal
 from .solines import so_line_new, so_lines_insert, so_values
 from .validation import WAITING, ValidationContext, line_errors
 
@@ -219,14 +220,13 @@ class BatchProcessor(LineChecks, ReductionHandlers):
         rule = self.ctx.rules.get("RPRO-00357")
         if rule is not None and values["ext_sll_prc"].amount + reduced < 0:
             return [
-                {
-                    "code": rule.code,
-                    "rule": rule.rule,
-                    "field": "EXT_SLL_PRC",
-                    "message": f"{rule.code} ({rule.rule}): SO update of {so.so_line_id} to "
-                    f"{values['ext_sll_prc'].amount} is below what reductions already took "
-                    f"off the line ({-reduced})",
-                }
+                LineRefusal.stop(
+                    code=rule.code,
+                    rule=rule.rule,
+                    field="EXT_SLL_PRC",
+                    detail=f"SO update of {so.so_line_id} to {values['ext_sll_prc'].amount} "
+                    f"is below what reductions already took off the line ({-reduced})",
+                ).as_dict()
             ]
         old = {
             "amount": so.ext_sll_prc.amount,

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from ..models import InboundLine, SoLine
 from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
+from .refusals import LineRefusal
 from .validation import WAITING
 
 # I7: the types collected in the phases before each type's phase
@@ -31,13 +32,13 @@ class LineChecks:
     def _behind_error(self, line) -> dict:
         kinds = ", ".join(sorted(self._behind(line)))
         field = "ORIG_SO_LINE_ID" if line.tran_type in (TranType.RORD, TranType.CM_RO) else ""
-        return {
-            "code": WAITING,
-            "rule": "I7",
-            "field": field or "SO_LINE_ID",
-            "message": f"{WAITING} (I7): SO line {line.ref_line_id} has a staged {kinds} line "
-            f"that is not collected yet; this {line.tran_type} line waits for it",
-        }
+        return LineRefusal.stop(
+            code=WAITING,
+            rule="I7",
+            field=field or "SO_LINE_ID",
+            detail=f"SO line {line.ref_line_id} has a staged {kinds} line that is not "
+            f"collected yet; this {line.tran_type} line waits for it",
+        ).as_dict()
 
     def _booked_before(self, line) -> bool:
         """I9: the same line (type, id and content) was collected before, by an earlier run
@@ -58,13 +59,13 @@ class LineChecks:
             return None
         field = "SO_LINE_ID" if line.tran_type == TranType.RORD else "INV_LINE_ID"
         return [
-            {
-                "code": rule.code,
-                "rule": rule.rule,
-                "field": field,
-                "message": f"{rule.code} ({rule.rule}): {line.tran_type} "
-                f"{line.line_key} was already collected with different values",
-            }
+            LineRefusal.stop(
+                code=rule.code,
+                rule=rule.rule,
+                field=field,
+                detail=f"{line.tran_type} {line.line_key} was already collected with "
+                "different values",
+            ).as_dict()
         ]
 
     def _target(self, line) -> tuple[SoLine | None, list]:
@@ -85,13 +86,13 @@ class LineChecks:
         # V12 switched off: the line still cannot be booked without its SO line
         field = "ORIG_SO_LINE_ID" if line.tran_type in (TranType.RORD, TranType.CM_RO) else ""
         return None, [
-            {
-                "code": WAITING,
-                "rule": "V12",
-                "field": field or "SO_LINE_ID",
-                "message": f"{WAITING} (V12): SO line {line.ref_line_id or '?'} is not "
-                "collected: the line waits for it even with V12 switched off",
-            }
+            LineRefusal.stop(
+                code=WAITING,
+                rule="V12",
+                field=field or "SO_LINE_ID",
+                detail=f"SO line {line.ref_line_id or '?'} is not collected: the line waits "
+                "for it even with V12 switched off",
+            ).as_dict()
         ]
 
 

@@ -12,6 +12,7 @@ from django.db.models import Count
 
 from ..models import InboundLine, SoLine, ValidationRule
 from ..models.choices import LineStatus, TranType
+from .refusals import LineRefusal
 
 MANDATORY_SO = ("ext_lst_prc", "ext_sll_prc", "ord_qty", "curr", "f_cur", "so_line_id")
 MANDATORY_BILL = (
@@ -83,12 +84,8 @@ class ValidationContext:
 
 
 def _error(rule: ValidationRule, message: str, field: str = "") -> dict[str, str]:
-    return {
-        "code": rule.code,
-        "rule": rule.rule,
-        "field": field,
-        "message": f"{rule.code} ({rule.rule}): {rule.message}{': ' + message if message else ''}",
-    }
+    detail = f"{rule.message}{': ' + message if message else ''}"
+    return LineRefusal.stop(code=rule.code, rule=rule.rule, field=field, detail=detail).as_dict()
 
 
 def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str]]:
