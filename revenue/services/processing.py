@@ -27,7 +27,7 @@ from .processing_checks import LineChecks, pending_before
 from .processing_reductions import ReductionHandlers
 from .refusals import LineRefusal
 from .solines import so_line_new, so_lines_insert, so_values
-from .validation import WAITING, ValidationContext, line_errors
+from .validation import V9, WAITING, ValidationContext, line_errors
 
 SO_FIELDS = (
     "so_num",
@@ -217,7 +217,7 @@ class BatchProcessor(LineChecks, ReductionHandlers):
         if not changed:
             return []  # S11: the same SO again changes nothing
         reduced = so.rord_sll_prc + so.cmr_sll_prc
-        rule = self.ctx.rules.get("RPRO-00357")
+        rule = self.ctx.rules.get(V9)  # V9: an SO update may not go below the reductions
         if rule is not None and values["ext_sll_prc"].amount + reduced < 0:
             return [
                 LineRefusal.stop(

@@ -8,7 +8,7 @@ from django.db.models import Q
 from ..models import InboundLine, SoLine
 from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
 from .refusals import LineRefusal
-from .validation import WAITING
+from .validation import V13, WAITING
 
 # I7: the types collected in the phases before each type's phase
 EARLIER = {
@@ -54,7 +54,7 @@ class LineChecks:
         across batches); the same id with the same values never gets here (``_booked_before``)."""
         if self.seen.get((line.tran_type, line.line_key)) is None:
             return None
-        rule = self.ctx.rules.get("INB-005")
+        rule = self.ctx.rules.get(V13)
         if rule is None:
             return None
         field = "SO_LINE_ID" if line.tran_type == TranType.RORD else "INV_LINE_ID"

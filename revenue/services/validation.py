@@ -34,6 +34,23 @@ MANDATORY = {
 }
 WAITING = "INB-004"
 
+# The registry's code of each V rule (``settings.REGISTRY``, tested to agree), so that
+# ``grep -n V9`` reaches its check.
+V1 = "INB-001"  # mandatory fields
+V2 = "RPRO-00030"  # a RORD names its ORIG_SO_LINE_ID
+V3_SELL, V3_LIST = "RPRO-00058", "INB-002"  # a RORD's prices are negative
+V4 = "RPRO-00072"  # ORD_QTY > 0
+V5 = "INB-003"  # a RORD has no CANCEL_FLAG / RETURN_FLAG
+V6 = "RPRO-00353"  # inside the SO line's dates
+V7 = "RPRO-00356"  # the SO line's dates or hold were changed by hand
+V8 = "RPRO-00082"  # the SO line's currency
+V9 = "RPRO-00357"  # no more than the SO line's net sell price
+V10 = "RPRO-00620"  # the SO line was not returned in full
+V11 = "RPRO-00683"  # a CM-RO has a collected RORD
+V12 = WAITING  # the SO line is collected (else the line waits)
+V13 = "INB-005"  # a line id once per batch, same values across batches
+V14 = "INB-006"  # ORD_QTY within the SO line's quantity net of returns
+
 
 def rules_enabled() -> dict[str, ValidationRule]:
     return {rule.code: rule for rule in ValidationRule.objects.filter(enabled=True)}
@@ -104,7 +121,7 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
         return found
 
     broken = {e.get("field") for e in errors}
-    if r := rule("INB-001"):
+    if r := rule(V1):
         missing = [
             name.upper()
             for name in MANDATORY[kind]
@@ -113,18 +130,18 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
         if missing:
             errors.append(_error(r, f"{', '.join(missing)} missing", missing[0]))
     esp, elp = line.ext_sll_prc, line.ext_lst_prc
-    if (r := rule("RPRO-00030")) and not line.orig_so_line_id:
+    if (r := rule(V2)) and not line.orig_so_line_id:
         errors.append(_error(r, "", "ORIG_SO_LINE_ID"))
-    if (r := rule("RPRO-00058")) and esp is not None and esp >= 0:
+    if (r := rule(V3_SELL)) and esp is not None and esp >= 0:
         errors.append(_error(r, f"got {esp}", "EXT_SLL_PRC"))
-    if (r := rule("INB-002")) and elp is not None and elp >= 0:
+    if (r := rule(V3_LIST)) and elp is not None and elp >= 0:
         errors.append(_error(r, f"got {elp}", "EXT_LST_PRC"))
-    if (r := rule("RPRO-00072")) and line.ord_qty is not None and line.ord_qty <= 0:
+    if (r := rule(V4)) and line.ord_qty is not None and line.ord_qty <= 0:
         errors.append(_error(r, f"got {line.ord_qty}", "ORD_QTY"))
-    if (r := rule("INB-003")) and (line.cancel_flag or line.return_flag):
+    if (r := rule(V5)) and (line.cancel_flag or line.return_flag):
         flags = f"CANCEL_FLAG '{line.cancel_flag}', RETURN_FLAG '{line.return_flag}'"
         errors.append(_error(r, flags, "CANCEL_FLAG" if line.cancel_flag else "RETURN_FLAG"))
-    if (r := rule("INB-005")) and (line.batch_id, kind, line.line_key) in ctx.conflicts:
+    if (r := rule(V13)) and (line.batch_id, kind, line.line_key) in ctx.conflicts:
         key = "SO_LINE_ID" if kind in (TranType.SO, TranType.RORD) else "INV_LINE_ID"
         errors.append(_error(r, f"{line.line_key} in batch {line.batch_id}", key))
 
@@ -132,7 +149,7 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
         return errors
     so = ctx.so_lines.get(line.ref_line_id)
     if so is None:
-        if r := rule(WAITING):
+        if r := rule(V12):
             ref = "ORIG_SO_LINE_ID" if kind in (TranType.RORD, TranType.CM_RO) else "SO_LINE_ID"
             errors.append(_error(r, line.ref_line_id, ref))
         return errors
@@ -142,23 +159,23 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
 
 def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
     start = line.start_date or line.so_date
-    if (r := rule("RPRO-00353")) and (
+    if (r := rule(V6)) and (
         (start and start < so.start_date) or (line.end_date and line.end_date > so.end_date)
     ):
         dates = f"{start or '?'}–{line.end_date or '?'} vs {so.start_date}–{so.end_date}"
         errors.append(_error(r, dates, "END_DATE"))
-    if (r := rule("RPRO-00356")) and so.marked_for_v7:
+    if (r := rule(V7)) and so.marked_for_v7:
         why = "dates changed" if so.dates_changed else "held / released by hand"
         errors.append(_error(r, f"{so.so_line_id}: {why}"))
-    if (r := rule("RPRO-00082")) and line.curr and line.curr != so.currency:
+    if (r := rule(V8)) and line.curr and line.curr != so.currency:
         errors.append(_error(r, f"{line.curr} vs {so.currency}", "CURR"))
-    if (r := rule("RPRO-00357")) and line.ext_sll_prc is not None:
+    if (r := rule(V9)) and line.ext_sll_prc is not None:
         remaining = so.net_sll_prc
         if abs(line.ext_sll_prc) > abs(remaining):
             errors.append(_error(r, f"{abs(line.ext_sll_prc)} > {remaining}", "EXT_SLL_PRC"))
-    if (r := rule("RPRO-00620")) and so.return_flag == "Y":
+    if (r := rule(V10)) and so.return_flag == "Y":
         errors.append(_error(r, so.so_line_id))
-    if (r := rule("INB-006")) and line.ord_qty is not None and so.quantity is not None:
+    if (r := rule(V14)) and line.ord_qty is not None and so.quantity is not None:
         net_qty = so.quantity - so.returned_qty  # V14: returns lower it, RORDs do not
         if line.ord_qty > net_qty:
             ordered, returned = _qty(so.quantity), _qty(so.returned_qty)
@@ -167,7 +184,7 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
             )
             errors.append(_error(r, detail, "ORD_QTY"))
     # a CM-RO whose RORD is still staged never gets here: it waits for it (I7)
-    if (r := rule("RPRO-00683")) and so.pk not in ctx.has_rord:
+    if (r := rule(V11)) and so.pk not in ctx.has_rord:
         errors.append(_error(r, so.so_line_id, "ORIG_SO_LINE_ID"))
 
 

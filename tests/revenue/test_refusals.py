@@ -32,3 +32,23 @@ def test_a_staged_line_that_does_not_parse_carries_an_i2_refusal(db, tmp_path):
     assert {"SO_DATE", "EXT_SLL_PRC"} <= fields
     assert all(set(error) == {"code", "rule", "field", "message"} for error in line.errors)
     assert {error["rule"] for error in line.parse_errors} == {"I2"}
+
+
+def test_each_v_rule_constant_is_its_registry_code():
+    """V1–V14: the constants the checks use (``grep -n V9`` reaches the check) are the
+    codes the registry gives each rule."""
+    from revenue.services import validation
+    from revenue.services.settings import RULES
+
+    by_rule: dict[str, set[str]] = {}
+    for rule, code, *_ in RULES:
+        by_rule.setdefault(rule, set()).add(code)
+    constants = {
+        name: getattr(validation, name)
+        for name in dir(validation)
+        if name[:1] == "V" and name[1:2].isdigit()
+    }
+    found: dict[str, set[str]] = {}
+    for name, code in constants.items():
+        found.setdefault(name.split("_")[0], set()).add(code)
+    assert found == by_rule
