@@ -303,6 +303,7 @@ def main() -> None:
 
     size = args.batch_size or profile_get("COLLECTION_BATCH_SIZE")
     throughput: dict[int, float] = {}
+    results: dict[int, tuple[float, float]] = {}  # workers (0: revenue_collect) → s, peak MB
     for attempt, count in enumerate(args.workers or [0]):
         if attempt:
             _reset(connection)
@@ -326,6 +327,7 @@ def main() -> None:
             collection, peak_mb, printed = _collect_child(launcher, args)
             runs = [CollectionRun.objects.order_by("-id").first()]
             how = f"one revenue_collect process, peak RSS {peak_mb:,.0f} MB; it printed {printed!r}"
+        results[count] = (collection, peak_mb)
         batches = sum(run.batches for run in runs)
         print(
             f"collection: {total:,} lines in {collection:.1f} s = {rate(total, collection)} "
@@ -360,7 +362,7 @@ def main() -> None:
     )
 
     # --- the floor, same run, same database ---
-    floor_measure(
+    floor = floor_measure(
         connection,
         collection=collection,
         so_lines=so_lines,
@@ -378,7 +380,35 @@ def main() -> None:
         schedule_rows=schedule_rows,
         journal_rows=journal_rows,
     )
+    targets_print(results, floor)
     sys.exit(1 if failed else 0)
+
+
+# issue 16's targets, against the floor of the same run (a + b)
+TARGET_RATIO = {1: 3.0, 2: 2.0}
+TARGET_SCALING = 1.7  # 2 workers against 1
+TARGET_PEAK_MB = 1024  # per worker
+
+
+def targets_print(results: dict[int, tuple[float, float]], floor: float) -> None:
+    """The last lines: each run against the floor and its target, the scaling, the peak."""
+    parts = []
+    for count, (seconds, peak) in sorted(results.items()):
+        workers = max(count, 1)
+        ratio = seconds / floor
+        label = "1 revenue_collect" if not count else f"{count} worker{'s' if count > 1 else ''}"
+        target = TARGET_RATIO.get(workers)
+        verdict = f" (target ≤ {target:.1f}×: {'met' if ratio <= target else 'not met'})"
+        parts.append(f"{label} {seconds:.1f} s = {ratio:.2f}× floor{verdict if target else ''}")
+        parts.append(
+            f"peak {peak:,.0f} MB a worker (target ≤ {TARGET_PEAK_MB:,}: "
+            f"{'met' if peak <= TARGET_PEAK_MB else 'not met'})"
+        )
+    print(f"targets:    floor {floor:.1f} s; " + "; ".join(parts))
+    if 1 in results and 2 in results:
+        scaling = results[1][0] / results[2][0]
+        met = "met" if scaling >= TARGET_SCALING else "not met"
+        print(f"scaling:    2 workers / 1 = {scaling:.2f}× (target ≥ {TARGET_SCALING}×: {met})")
 
 
 if __name__ == "__main__":

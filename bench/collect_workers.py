@@ -61,8 +61,9 @@ class Workers:
         answered: set[str] = set()
         while answered != set(self.names):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                tail = self.tail()  # before __exit__ removes the logs
                 self.__exit__(None, None, None)
-                sys.exit("workers did not start:\n" + self.tail())
+                sys.exit("workers did not start:\n" + tail)
             for reply in app.control.ping(destination=self.names, timeout=0.5):
                 answered |= set(reply)
         return self
