@@ -77,10 +77,13 @@ class BillingLine:
         return self.status == LineStatus.COLLECTED
 
 
+def _values(queryset):
+    return queryset.annotate(revenue_status=REVENUE_STATUS).values_list(*FIELDS)
+
+
 def _lines(queryset) -> Iterator[BillingLine]:
     """Streamed (a server-side cursor on PostgreSQL): for reads of any size."""
-    rows = queryset.annotate(revenue_status=REVENUE_STATUS).values_list(*FIELDS)
-    for values in rows.iterator(chunk_size=CHUNK):
+    for values in _values(queryset).iterator(chunk_size=CHUNK):
         yield BillingLine(*values)
 
 
@@ -88,8 +91,7 @@ def _lines_bounded(queryset) -> list[BillingLine]:
     """A read bounded by its keys (a chunk of batches or line ids), fetched at once: as a
     cursor PostgreSQL plans it for its first rows (by id over the whole table, 0.8 s at
     1M lines) instead of by the keys' index (8 ms)."""
-    rows = queryset.annotate(revenue_status=REVENUE_STATUS).values_list(*FIELDS)
-    return [BillingLine(*values) for values in rows]
+    return [BillingLine(*values) for values in _values(queryset)]
 
 
 def inbound_lines_for_batches(*, batch_ids: Iterable[int]) -> dict[tuple[int, str], list]:

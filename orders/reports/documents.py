@@ -87,10 +87,12 @@ def _sources(first: date, last: date, currency: str | None):
     )
 
 
+def _lines_of(model, parent: str, documents):
+    return model.objects.filter(**{f"{parent}__in": documents})
+
+
 def _ordered_lines(model, parent: str, documents):
-    return model.objects.filter(**{f"{parent}__in": documents}).order_by(
-        f"{parent}__number", "line_number"
-    )
+    return _lines_of(model, parent, documents).order_by(f"{parent}__number", "line_number")
 
 
 def document_lines(
@@ -175,7 +177,7 @@ def document_line_figures(*, first: date, last: date, currency: str | None = Non
         is_void = Q(**{f"{parent}__status": void}) | Q(is_void=True)
         cents = Cast(Round(F("net") * 100), BigIntegerField())
         found.append(
-            model.objects.filter(**{f"{parent}__in": documents})
+            _lines_of(model, parent, documents)
             .annotate(
                 d_id=F("pk"),
                 d_credit=Value(int(credit), output_field=IntegerField()),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection
 from moneyed import CURRENCIES
@@ -40,19 +41,12 @@ _RANK = (
 )
 
 
-def _exponents() -> dict[str, int]:
-    found = {}
-    for code in CURRENCIES:
-        try:
-            found[code] = currency_exponent(code)
-        except Exception:  # noqa: BLE001  (a code moneyed lists without a sub unit)
-            continue
-    return found
-
-
-def _unit(exponents: dict[str, int]) -> str:
-    """SQL: millionths in a minor unit of the document line's currency (``d.d_currency``)."""
-    odd = sorted((code, e) for code, e in exponents.items() if e != 2 and 0 <= e <= 6)
+@cache
+def _unit() -> str:
+    """SQL: millionths in a minor unit of the document line's currency (``d.d_currency``):
+    a CASE over the ISO 4217 currencies whose minor unit is not a hundredth."""
+    exponents = ((code, currency_exponent(code)) for code in CURRENCIES)
+    odd = sorted((code, e) for code, e in exponents if e != 2 and 0 <= e <= 6)
     return (
         "CASE d.d_currency "
         + " ".join(f"WHEN '{code}' THEN {10 ** (6 - e)}" for code, e in odd)
@@ -101,12 +95,11 @@ def reconcile_summary(*, period: int | None = None, currency: str | None = None)
     period = reconcile_period(period)
     currency = reconcile_currency(currency)
     first, last = period_dates(period)
-    exponents = _exponents()
     parts, params = [], []
     for docs in document_line_figures(first=first, last=last, currency=currency):
         for batched in (True, False):
             lines = billing_line_figures(service_only=not batched)
-            sql, more = _per_line(docs, lines, batched=batched, unit=_unit(exponents))
+            sql, more = _per_line(docs, lines, batched=batched, unit=_unit())
             parts.append(sql)
             params += more
     billed, revenue = _minor_units("billed"), _minor_units("collected")
@@ -120,10 +113,10 @@ def reconcile_summary(*, period: int | None = None, currency: str | None = None)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         grouped = cursor.fetchall()
-    return _summary(grouped, exponents)
+    return _summary(grouped)
 
 
-def _summary(grouped, exponents: dict[str, int]) -> ReconcileSummary:
+def _summary(grouped) -> ReconcileSummary:
     summary = ReconcileSummary()
     minor: dict[str, list[int]] = {}
     for cur, rank, void, count, billed, revenue, differing in grouped:
@@ -140,7 +133,7 @@ def _summary(grouped, exponents: dict[str, int]) -> ReconcileSummary:
         elif differing and needs_attention(status, differs=True):
             summary.attention[status] += int(differing)
     for cur in sorted(minor):
-        billed, revenue = (Decimal(v).scaleb(-exponents.get(cur, 2)) for v in minor[cur])
+        billed, revenue = (Decimal(v).scaleb(-currency_exponent(cur)) for v in minor[cur])
         summary.totals.append(
             {
                 "currency": cur,

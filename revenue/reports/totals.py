@@ -11,8 +11,6 @@ ledger totals, per contract, summed by the database.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.db import connection
 from django.db.models import F, Max, Min, Q
 
@@ -80,16 +78,16 @@ def balances_totals(
         if len(split) > SPLIT_LIMIT:
             return None
         if split:
-            netted = _split_netting(netted, split, by, p, accounts.liability, currency)
+            _split_netting(netted, split, by, p, accounts.liability, currency)
     for row in totals:
-        liability, asset = netted.get(row["currency"], (Decimal(0), Decimal(0)))
-        row["contract_liability"], row["contract_asset"] = liability, asset
+        liability, asset = netted.get(row["currency"], (0, 0))
+        row["contract_liability"], row["contract_asset"] = minor(liability), minor(asset)
     return totals
 
 
-def _contract_netting(p: int, liability, currency) -> dict[str, tuple[Decimal, Decimal]]:
-    """Per currency: Σ max(0, cl) and Σ max(0, −cl) over the contracts' CL balances
-    through P, the database adding the contracts up."""
+def _contract_netting(p: int, liability, currency) -> dict[str, list[int]]:
+    """Per currency: [Σ max(0, cl), Σ max(0, −cl)] over the contracts' CL balances
+    through P, in minor units, the database adding the contracts up."""
     per_contract = LedgerTotal.objects.filter(touching(liability), period__lte=p)
     if currency:
         per_contract = per_contract.filter(currency=currency)
@@ -106,7 +104,7 @@ def _contract_netting(p: int, liability, currency) -> dict[str, tuple[Decimal, D
             f"FROM ({inner}) AS per_contract GROUP BY currency",
             params,
         )
-        return {c: (minor(lia or 0), minor(asset or 0)) for c, lia, asset in cursor.fetchall()}
+        return {c: [int(lia or 0), int(asset or 0)] for c, lia, asset in cursor.fetchall()}
 
 
 SPLIT_LIMIT = 5000
@@ -126,10 +124,9 @@ def _split_contracts(by: str) -> list[int]:
     return list(split[: SPLIT_LIMIT + 1])
 
 
-def _split_netting(netted, split: list[int], by: str, p: int, liability, currency) -> dict:
-    """``netted`` with the split contracts netted per group instead of once: each one's
-    figure out, its groups' figures in (in minor units, from the journal)."""
-    cents = {c: [int(lia * 100), int(asset * 100)] for c, (lia, asset) in netted.items()}
+def _split_netting(netted, split: list[int], by: str, p: int, liability, currency) -> None:
+    """Change ``netted`` (minor units) so the split contracts are netted per group instead
+    of once: each one's figure out, its groups' figures in (from the journal)."""
     whole: dict[tuple[str, int], int] = {}
     for row in grouped_nets(
         nets={"cl": credit_net(liability)},
@@ -141,15 +138,14 @@ def _split_netting(netted, split: list[int], by: str, p: int, liability, currenc
         currency=currency,
     ):
         cl, cur = int(row["cl"] or 0), row["amount_currency"]
-        sums = cents.setdefault(cur, [0, 0])
+        sums = netted.setdefault(cur, [0, 0])
         sums[0] += max(0, cl)
         sums[1] += max(0, -cl)
         key = (cur, row["contract"])
         whole[key] = whole.get(key, 0) + cl
     for (cur, _contract), cl in whole.items():
-        cents[cur][0] -= max(0, cl)
-        cents[cur][1] -= max(0, -cl)
-    return {c: (minor(lia), minor(asset)) for c, (lia, asset) in cents.items()}
+        netted[cur][0] -= max(0, cl)
+        netted[cur][1] -= max(0, -cl)
 
 
 def _ungrouped(rows):
