@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from ..models import CollectionRun, InboundLine, RevenueContract, SoLine
 from ..models.choices import COLLECTION_PHASES, LineStatus, TranType
+from .handlers import BatchContext
 from .periods import period_open_get, period_open_locked
-from .processing import STAGED_FIELDS, BatchProcessor, StagedLine
+from .processing import STAGED_FIELDS, StagedLine, batch_collect, batch_write
 from .refusals import LineRefusal
 from .settings import profile_get
 from .solines import so_lines_read
@@ -303,7 +304,7 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
         so_lines = {
             so.so_line_id: so for so in so_lines_read(SoLine.objects.filter(so_line_id__any=refs))
         }
-        processor = BatchProcessor(
+        batch = BatchContext.load(
             run=run,
             open_period=open_period,
             rules=rules,
@@ -313,10 +314,10 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
             key_of=lambda line: _contract_key(line, known),
             contra=profile_get("CREATE_RORD_CONTRA_ENTRY") == "Y",
         )
-        processor.process()
-        processor.write()
+        batch_collect(batch)
+        batch_write(batch)
         skipped = len(lines) - len(mine)
-        counts = processor.counts
+        counts = batch.counts
         CollectionRun.objects.filter(pk=run.pk).update(
             processed=F("processed") + len(mine),
             collected=F("collected") + counts["collected"],

@@ -108,18 +108,19 @@ def test_i9_a_run_killed_half_way_leaves_lines_whole_and_the_rerun_collects_each
 
 def test_a_line_that_breaks_the_code_is_stopped_alone_and_the_run_goes_on(ledger, monkeypatch):
     """A job never dies on one bad line: an unexpected error stops that line (INB-999)."""
-    from revenue.services import processing
+    from revenue.models.choices import TranType
+    from revenue.services.handlers import HANDLERS
 
     ledger.cmd("revenue_period", "open", "202601")
     ledger.stage(rows(5, with_invoices=False))
-    real = processing.BatchProcessor._collect_so
+    real = HANDLERS[TranType.SO]
 
-    def fragile(self, line):
+    def fragile(batch, line):
         if line.so_line_id == "C2-2":
             raise ValueError("boom")
-        return real(self, line)
+        return real(batch, line)
 
-    monkeypatch.setattr(processing.BatchProcessor, "_collect_so", fragile)
+    monkeypatch.setitem(HANDLERS, TranType.SO, fragile)
     run = collection_collect(trigger="COMMAND")
     assert (run.status, run.collected, run.stopped) == ("SUCCEEDED", 4, 1)
     broken = InboundLine.objects.get(so_line_id="C2-2")
