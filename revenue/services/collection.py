@@ -27,11 +27,12 @@ from .validation import rules_enabled
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=15)
-# A run that skipped lines (their contract locked by a parallel run, I10) or stopped some
-# as waiting (an earlier-phase line of their SO line still in another run's batch, I7)
-# goes over the phases again, at most this many times in all, so parallel runs finish
-# the whole day between them.
-PASSES = 3
+# A run goes over the phases again while lines are left for a run (skipped because a
+# parallel run held their contract, I10; stopped as waiting for an earlier-phase line
+# that was in another run's batch, I7, and due now; staged meanwhile) and its last pass
+# collected something, at most this many times in all: parallel runs finish the whole
+# day between them, whichever of them finishes last.
+PASSES = 5
 SYSTEM_ERROR = "INB-999"
 NO_RORD = "RPRO-00683"  # V11
 # errors that one line's data can cause; anything else (database down…) fails the run
@@ -102,7 +103,7 @@ def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> Col
     try:
         rules = rules_enabled()
         for _ in range(PASSES):
-            before = CollectionRun.objects.values_list("skipped", "waiting").get(pk=run.pk)
+            before = CollectionRun.objects.values_list("skipped", "collected").get(pk=run.pk)
             for phase in COLLECTION_PHASES:
                 _retry_due(
                     InboundLine.objects.filter(status=LineStatus.ERROR, tran_type__in=phase)
@@ -112,9 +113,12 @@ def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> Col
                     cursor = _phase_step(
                         run=run, phase=phase, cursor=cursor, size=size, rules=rules
                     )
-            after = CollectionRun.objects.values_list("skipped", "waiting").get(pk=run.pk)
-            if after == before or not collection_pending_count():
-                break  # nothing left behind by a parallel run (skipped contract, I7 wait)
+            after = CollectionRun.objects.values_list("skipped", "collected").get(pk=run.pk)
+            if after[1] == before[1] or not collection_pending_count():
+                # nothing left, or what is left waits for another run (a contract it
+                # holds, I10) or for a line that is not here yet (V12): that run, or the
+                # next, collects it
+                break
         if after[0] != before[0] or before[0]:
             # ``skipped``: what the run left for later, i.e. what its last pass skipped
             CollectionRun.objects.filter(pk=run.pk).update(skipped=after[0] - before[0])

@@ -127,6 +127,41 @@ def test_a_line_that_breaks_the_code_is_stopped_alone_and_the_run_goes_on(ledger
     assert broken.error_codes == "INB-999" and "ValueError: boom" in broken.errors[0]["message"]
 
 
+def test_i7_i10_a_run_goes_over_the_phases_again_for_lines_left_for_it(ledger, monkeypatch):
+    """I7, I10: lines another run left behind (an invoice it skipped, a RORD it stopped as
+    waiting for that invoice) or staged while the run was in its last phase are collected
+    by the run that finishes last: it goes over the phases again while its last pass
+    collected something and lines are left. Before, a run whose own pass skipped and
+    stopped nothing ended there, and the lines waited for the next run."""
+    from revenue.models.choices import COLLECTION_PHASES
+
+    ledger.cmd("revenue_period", "open", "202601")
+    ledger.stage(rows(3, with_invoices=False))
+    real, late = collection_service._phase_step, []
+
+    def step(*, phase, **kwargs):
+        if phase == COLLECTION_PHASES[-1] and not late:
+            # as another run would leave them, during this run's last phase: an invoice
+            # it skipped and a RORD of the same SO line stopped as waiting for it (I7)
+            late.append(
+                ledger.stage(COLS + "\nINV,C1,C1-1,,IV,IV-L,2026-01-02,1,1,101,101,USD,USD,,,")
+            )
+            ledger.stage(
+                "TRAN_TYPE,SO_NUM,SO_LINE_ID,ORIG_SO_LINE_ID,SO_DATE,ORD_QTY,EXT_LST_PRC,EXT_SLL_PRC,"
+                "CURR,F_CUR,START_DATE,END_DATE,REV_METHOD\n"
+                "RORD,C1,C1-1-R,C1-1,2026-06-01,1,-10,-10,USD,USD,2026-07-01,2026-12-31,RATABLE_MONTHLY"
+            )
+            rord = InboundLine.objects.get(tran_type="RORD")
+            rord.status, rord.waiting, rord.error_codes = "ERROR", True, "INB-004"
+            rord.save(update_fields=["status", "waiting", "error_codes"])
+        return real(phase=phase, **kwargs)
+
+    monkeypatch.setattr(collection_service, "_phase_step", step)
+    run = collection_collect(trigger="COMMAND")
+    assert late and (run.status, run.collected, run.waiting) == ("SUCCEEDED", 5, 0)
+    assert not InboundLine.objects.exclude(status="COLLECTED").exists()
+
+
 def test_i6_beat_task_records_a_run_only_when_there_is_work(ledger):
     """I6: the beat job runs the same service; with nothing staged it records nothing."""
     ledger.cmd("revenue_period", "open", "202601")
