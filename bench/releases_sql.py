@@ -12,9 +12,9 @@ over the two years around the open period (so that many catch up closed periods)
 hold (the same lines for both paths: same seed), then books their schedules:
 
 - Python: ``so_schedule_book`` per line into a ``Booker``, then ``Booker.flush`` (COPY on
-  PostgreSQL, executemany on SQLite): what collection does today;
-- SQL: ``releases_insert`` (``revenue/services/releases_sql.py``), the NewRelease list
-  built from the lines included.
+  PostgreSQL, executemany on SQLite): what collection did before;
+- SQL: ``releases_insert`` (``revenue/services/releases_sql.py``, what collection does),
+  the NewRelease list built from the lines included.
 
 S6's weights cache (``cumulative_weights``) is cleared before each; on PostgreSQL the tables
 are vacuumed before each (a rolled-back path leaves dead tuples behind). Prints the seconds of
@@ -142,9 +142,10 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from revenue.services.ledger import Booker, LineState, so_schedule_book
+    from revenue.services.ledger import Booker
     from revenue.services.releases_sql import NewRelease, releases_insert
     from revenue.services.splits import cumulative_weights
+    from tests.revenue.releases_reference import so_schedule_book
 
     call_command("migrate", verbosity=0)
     vendor = connection.vendor
@@ -155,26 +156,14 @@ def main() -> None:
         booker = Booker(open_period=OPEN_PERIOD)
         started = time.perf_counter()
         for line in lines:
-            so_schedule_book(booker=booker, line=line, state=LineState(), inbound_id=None)
+            so_schedule_book(booker=booker, line=line, inbound_id=None)
         booked = time.perf_counter()
         counts = booker.flush()
         return counts, {"book": booked - started, "flush": time.perf_counter() - booked}
 
     def sql_path(lines):
         started = time.perf_counter()
-        releases = [
-            NewRelease(
-                line_id=line.pk,
-                inbound_id=None,
-                currency=line.currency,
-                total=line.ext_sll_prc.amount,
-                method=line.rev_method,
-                start=line.rev_start_date,
-                end=line.rev_end_date,
-                held=line.hold,
-            )
-            for line in lines
-        ]
+        releases = [NewRelease.of(line, inbound_id=None) for line in lines]
         built = time.perf_counter()
         counts = releases_insert(releases=releases, open_period=OPEN_PERIOD)
         return counts, {"NewRelease list": built - started, "insert": time.perf_counter() - built}

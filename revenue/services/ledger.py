@@ -92,50 +92,6 @@ class Booker:
         pair += (currency, False, inbound_id)
         self.entries.append(pair)
 
-    def releases(
-        self,
-        *,
-        line: SoLine,
-        parts: list[tuple[int, Decimal, bool]],
-        inbound_id: int | None,
-        held: bool,
-        currency: str,
-    ) -> None:
-        """``schedule(source=SO, kind=RELEASE, …)`` for each (period, amount, catch_up) of
-        ``parts``, in one call: a new line's release schedule is most of what a collection
-        books, so the per-row work is written out here once."""
-        open_period = self.open
-        rows, entries = self.rows, self.entries
-        so, release, catch_up_kind = Source.SO, RowKind.RELEASE, RowKind.CATCH_UP
-        for period, amount, catch_up in parts:
-            if not amount:
-                continue
-            booked = period if period > open_period else open_period
-            kind = catch_up_kind if catch_up else release
-            rows.append([line, booked, so, amount, currency, kind, held, inbound_id])
-            if held:
-                continue
-            if amount > 0:
-                entry_type = EntryType.CATCH_UP if catch_up else EntryType.RELEASE
-                entries.append(
-                    [booked, line, so, entry_type, CL, REV, amount, currency, False, inbound_id]
-                )
-            else:
-                entries.append(
-                    [
-                        booked,
-                        line,
-                        so,
-                        EntryType.REVERSAL,
-                        REV,
-                        CL,
-                        -amount,
-                        currency,
-                        False,
-                        inbound_id,
-                    ]
-                )
-
     def entry(
         self,
         *,
@@ -258,33 +214,6 @@ def _merged(parts, open_period: int) -> list[tuple[int, Decimal, bool]]:
         key = (open_period, True) if period < open_period else (period, False)
         out[key] = out.get(key, ZERO) + amount
     return [(p, a, c) for (p, c), a in sorted(out.items()) if a]
-
-
-def so_schedule_book(
-    *, booker: Booker, line: SoLine, state: LineState, inbound_id: int | None
-) -> None:
-    """S6–S8: the release schedule of a new SO line."""
-    currency = line.currency
-    parts = schedule_split(
-        total=line.ext_sll_prc.amount,
-        currency=currency,
-        method=line.rev_method,
-        start=line.rev_start_date,
-        end=line.rev_end_date,
-    )
-    if parts and parts[0][0] >= booker.open:
-        merged = [(period, amount, False) for period, amount in parts]  # nothing to catch up
-    else:
-        merged = _merged(parts, booker.open)
-    fresh = not state.amounts  # a new line: its state is exactly these parts
-    booker.releases(
-        line=line, parts=merged, inbound_id=inbound_id, held=line.hold, currency=currency
-    )
-    if fresh:
-        state.amounts.update(((period, Source.SO), amount) for period, amount, _ in merged)
-    else:
-        for period, amount, _ in merged:
-            state.add(period, Source.SO, amount)
 
 
 def so_update_book(

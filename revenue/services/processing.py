@@ -14,7 +14,7 @@ from .bulk import instances_update
 from .handlers import HANDLERS, BatchContext
 from .handlers.checks import line_behind, line_booked_before
 from .handlers.so import SO_FIELDS
-from .solines import so_lines_insert, so_lines_read
+from .solines import so_lines_read
 from .validation import WAITING, line_errors
 
 # what collection may change on an existing SO line (an SO update, a reduction, A4)
@@ -144,8 +144,7 @@ def _allocate(batch: BatchContext) -> None:
 def batch_write(batch: BatchContext) -> None:
     """What the batch booked, set-based: new and changed SO lines, schedule rows and
     journal entries, contra entries, then the staged lines' status."""
-    if batch.new_lines:
-        so_lines_insert(batch.new_lines)
+    batch.new_lines_write()
     now = timezone.now()
     reallocated = {k: v for k, v in batch.reallocated.items() if k not in batch.updated}
     for lines, fields in (

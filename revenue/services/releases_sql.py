@@ -1,11 +1,11 @@
 """S6–S8, set-based: the release schedules of new SO lines written by ``INSERT … SELECT``.
 
-``releases_insert`` writes exactly the schedule rows and journal entries that
-``so_schedule_book`` + ``Booker.flush`` (``revenue.services.ledger``) write for the same
-lines, without passing a row through Python: at 100,000 lines a collection books some
-720,000 schedule rows and as many journal entries. One SQL for SQLite and PostgreSQL; only
-the temporary tables' ``ON COMMIT DROP`` and the amount's conversion from minor units are
-written per database (``_amount``).
+``releases_insert`` writes exactly the schedule rows and journal entries that the Python
+reference (``tests/revenue/releases_reference.py``: ``so_schedule_book`` + ``Booker.flush``)
+writes for the same lines, without passing a row through Python: at 100,000 lines a
+collection books some 720,000 schedule rows and as many journal entries. One SQL for SQLite
+and PostgreSQL; only the temporary tables' ``ON COMMIT DROP`` and the amount's conversion
+from minor units are written per database (``_amount``).
 
 How:
 
@@ -68,6 +68,20 @@ class NewRelease:
     start: date  # line.rev_start_date
     end: date  # line.rev_end_date
     held: bool  # line.hold
+
+    @classmethod
+    def of(cls, line, *, inbound_id: int | None) -> NewRelease:
+        """The release of an inserted SoLine, from its revenue dates and hold."""
+        return cls(
+            line_id=line.pk,
+            inbound_id=inbound_id,
+            currency=line.currency,
+            total=line.ext_sll_prc.amount,
+            method=line.rev_method,
+            start=line.rev_start_date,
+            end=line.rev_end_date,
+            held=line.hold,
+        )
 
 
 # temporary tables: a fresh name per call (several calls may share a transaction)
@@ -196,8 +210,8 @@ def _combo_rows(combo: int, method: str, start: date, end: date, open_period: in
 
 def releases_insert(*, releases: Sequence[NewRelease], open_period: int) -> tuple[int, int]:
     """Write the schedule rows and journal entries of new SO lines, set-based; returns
-    (rows, entries). The same rows as ``so_schedule_book`` for each line (with an empty
-    ``LineState``) and ``Booker(open_period=open_period).flush()``: S6 weights, S7
+    (rows, entries). The same rows as the reference ``so_schedule_book`` for each line and
+    ``Booker(open_period=open_period).flush()``: S6 weights, S7
     cumulative rounding in minor units, S8 closed periods caught up in the open one."""
     if not releases:
         return 0, 0

@@ -162,6 +162,47 @@ def test_i7_i10_a_run_goes_over_the_phases_again_for_lines_left_for_it(ledger, m
     assert not InboundLine.objects.exclude(status="COLLECTED").exists()
 
 
+def test_s11_an_so_update_in_the_batch_that_created_the_line_books_as_across_batches(
+    ledger, monkeypatch
+):
+    """S6–S8, S11: a new line's release schedule is written set-based with the batch's
+    other new lines; an SO update of the line later in the same batch writes it first and
+    books its difference against it: the same rows as the SO and its update collected in
+    two runs (and a second new line in the batch keeps its own schedule)."""
+    so = (
+        "SO,C1,C1-1,2026-01-01,,,,1,,100,100,USD,USD,2026-01-01,2026-12-31,RATABLE_MONTHLY\n"
+        "SO,C1,C1-2,2026-01-01,,,,1,,55.55,55.55,USD,USD,2026-02-10,2026-08-20,RATABLE_DAILY"
+    )
+    update = "SO,C1,C1-1,2026-01-01,,,,1,,130.01,130.01,USD,USD,2026-03-01,2027-02-28,RATABLE_DAILY"
+    from revenue.services.handlers import context
+
+    written, real = [], context.releases_insert
+
+    def spy(*, releases, open_period):
+        written.append(len(releases))
+        return real(releases=releases, open_period=open_period)
+
+    monkeypatch.setattr(context, "releases_insert", spy)
+    ledger.cmd("revenue_period", "open", "202603")
+    ledger.stage(COLS + "\n" + so)
+    ledger.stage(COLS + "\n" + update)  # another file: one collection batch takes both
+    assert ledger.collect().strip().endswith("collected 3, stopped 0, waiting 0")
+    assert written == [2]  # both new lines, before the update; nothing left at the end
+    together = ledger_fingerprint()
+    JournalEntry.objects.all().delete()
+    ScheduleRow.objects.all().delete()
+    from revenue.models import SoLine
+
+    InboundLine.objects.all().delete()
+    SoLine.objects.all().delete()
+    ledger.stage(COLS + "\n" + so)
+    ledger.collect()
+    ledger.stage(COLS + "\n" + update)
+    ledger.collect()
+    assert ledger_fingerprint() == together
+    assert sum(row[3] for row in together[0] if row[0] == "C1-1") == D("130.01")
+
+
 def test_i6_beat_task_records_a_run_only_when_there_is_work(ledger):
     """I6: the beat job runs the same service; with nothing staged it records nothing."""
     ledger.cmd("revenue_period", "open", "202601")

@@ -23,7 +23,7 @@ from core.services import currency_exponent
 from revenue.models import JournalEntry, LedgerTotal, RevenueContract, ScheduleRow, SoLine
 from revenue.models.choices import EntryType, RevMethod, RowKind
 from revenue.services import releases_sql
-from revenue.services.ledger import Booker, LineState, so_schedule_book
+from revenue.services.ledger import Booker
 from revenue.services.releases_sql import NewRelease, releases_insert
 from revenue.services.splits import (
     cumulative_weights,
@@ -32,6 +32,7 @@ from revenue.services.splits import (
     period_of,
     split_minor,
 )
+from tests.revenue.releases_reference import so_schedule_book
 
 _SEQ = itertools.count(1)
 METHODS = [RevMethod.IMMEDIATE, RevMethod.RATABLE_MONTHLY, RevMethod.RATABLE_DAILY]
@@ -86,7 +87,7 @@ def python_path(releases: list[NewRelease], open_period: int) -> tuple[int, int]
     for r in releases:
         line = lines[r.line_id]
         line.ext_sll_prc = Money(r.total, r.currency)  # as given, not as stored
-        so_schedule_book(booker=booker, line=line, state=LineState(), inbound_id=r.inbound_id)
+        so_schedule_book(booker=booker, line=line, inbound_id=r.inbound_id)
     return booker.flush()
 
 

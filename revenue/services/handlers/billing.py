@@ -24,7 +24,7 @@ def billing_collect(batch: BatchContext, line: InboundLine) -> list[LineRefusal]
     billing_convert(
         booker=batch.booker,
         line=so,
-        state=batch.states[so.so_line_id],
+        state=batch.state_of(so),
         amount=amount,
         start=start,
         end=end,

@@ -16,6 +16,8 @@ from ...models import InboundLine, SoLine
 from ...models.choices import LineStatus, TranType
 from ..contra import ContraBook
 from ..ledger import Booker, LineState, states_load
+from ..releases_sql import NewRelease, releases_insert
+from ..solines import so_lines_insert
 from ..validation import ValidationContext
 from .checks import pending_before
 
@@ -33,7 +35,8 @@ class BatchContext:
     states: dict[str, LineState]  # SO_LINE_ID → the line's schedule (open and future)
     seen: dict[tuple[str, str], str]  # (type, line key) → content hash, collected (I9)
     behind: dict[str, set[str]]  # SO_LINE_ID → earlier-phase types still staged (I7)
-    new_lines: list[SoLine] = field(default_factory=list)
+    new_lines: list[SoLine] = field(default_factory=list)  # not inserted yet
+    releases: list[tuple[SoLine, int]] = field(default_factory=list)  # (new line, inbound)
     updated: dict[str, SoLine] = field(default_factory=dict)
     reallocated: dict[str, SoLine] = field(default_factory=dict)  # changed by A4 only
     touched: set[int] = field(default_factory=set)  # contracts to reallocate (A4)
@@ -73,6 +76,29 @@ class BatchContext:
             seen=_seen_keys(lines),
             behind=pending_before(lines),
         )
+
+    def new_lines_write(self) -> None:
+        """Insert the new SO lines and write their release schedules set-based (S6–S8):
+        at the end of the batch, or before an SO update of a line created earlier in it."""
+        if self.new_lines:
+            so_lines_insert(self.new_lines)
+            self.new_lines = []
+        if not self.releases:
+            return
+        releases_insert(
+            releases=[NewRelease.of(so, inbound_id=pk) for so, pk in self.releases],
+            open_period=self.booker.open,
+        )
+        self.releases = []
+
+    def state_of(self, so: SoLine) -> LineState:
+        """The schedule of ``so`` in the open and future periods: read with the batch, or
+        from its rows once they are written (a line created earlier in the batch)."""
+        state = self.states.get(so.so_line_id)
+        if state is None:
+            state = states_load(line_ids=[so.pk], open_period=self.booker.open)[so.pk]
+            self.states[so.so_line_id] = state
+        return state
 
     def changed(self, so: SoLine) -> None:
         """``so`` changed: its contract is reallocated (A4) and an existing line saved."""

@@ -59,7 +59,7 @@ def _reduce(batch: BatchContext, line, so: SoLine, *, rord: bool, qty) -> None:
     result = reduction_book(
         booker=batch.booker,
         line=so,
-        state=batch.states[so.so_line_id],
+        state=batch.state_of(so),
         amount=abs(Decimal(line.ext_sll_prc)),
         start=line.start_date,
         end=line.end_date,

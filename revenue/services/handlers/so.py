@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...models import InboundLine
-from ..ledger import LineState, so_schedule_book, so_update_book
+from ..ledger import so_update_book
 from ..refusals import LineRefusal
 from ..solines import so_line_new, so_values
 from ..validation import V9
@@ -37,6 +37,10 @@ def so_collect(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
         return []  # S11: the same SO again changes nothing
     if refusal := _v9_below_reductions(batch, so, values):
         return [refusal]
+    if so.pk is None:
+        # created earlier in this batch: its schedule is written first, then read (S11
+        # books the difference against what the line holds)
+        batch.new_lines_write()
     old = {
         "amount": so.ext_sll_prc.amount,
         "method": so.rev_method,
@@ -52,7 +56,7 @@ def so_collect(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
         so_update_book(
             booker=batch.booker,
             line=so,
-            state=batch.states[so.so_line_id],
+            state=batch.state_of(so),
             old=old,
             inbound_id=line.pk,
         )
@@ -60,11 +64,12 @@ def so_collect(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
 
 
 def _so_new(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
+    """A new line; its release schedule (S6–S8) is written set-based with the batch's
+    other new lines (``BatchContext.new_lines_write``)."""
     so = so_line_new(line, contract_id=batch.contracts[batch.key_of(line)])
     batch.new_lines.append(so)
+    batch.releases.append((so, line.pk))
     batch.so_lines[so.so_line_id] = so
-    batch.states[so.so_line_id] = state = LineState()
-    so_schedule_book(booker=batch.booker, line=so, state=state, inbound_id=line.pk)
     if so.ssp_pct is not None or so.ssp_price is not None:
         batch.touched.add(so.contract_id)
     return []
