@@ -266,6 +266,10 @@ def main() -> None:
         os.environ.get("DATABASE_URL", ""), args.database, script="bench/collect.py"
     )
     os.environ["DATABASE_URL"] = url
+    if args.workers:
+        # this process queues the runs and pings the workers: on the broker they listen on
+        # (without it, Django's settings would give it the embedded filesystem:// broker)
+        os.environ.setdefault("CELERY_BROKER_URL", DEFAULT_BROKER)
     launcher = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -310,7 +314,7 @@ def main() -> None:
             _restore_staged(connection)
         period = _ready(connection, made, args.contra)
         if count:
-            broker = os.environ.get("CELERY_BROKER_URL") or DEFAULT_BROKER
+            broker = os.environ["CELERY_BROKER_URL"]
             collection, peaks, runs = workers_collect(
                 count, database_url=url, broker=broker, batch_size=args.batch_size
             )
