@@ -267,3 +267,55 @@ def test_m6_two_writers_of_different_contracts_do_not_block_each_other(ledger):
     assert total(rows, period=202601, entry_type="RELEASE") == 10000 + 20000 + 3 * (1001 + 13013)
     # one compacted row (the collection's and the third writer's) and A's, unseen by it
     assert LedgerTotal.objects.filter(contract_id=line_a.contract_id, period=202601).count() == 2
+
+
+# --- PostgreSQL: the triggers' cost follows the statement, not the SO line table -----------------
+
+
+def _soline_scanned() -> int:
+    """Rows of revenue_soline read by sequential scans in this transaction so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'revenue_soline'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _solines_copy(line: SoLine, n: int) -> None:
+    """``n`` more SO lines like ``line`` (other ids), without ANALYZE, as a day's batches
+    add them."""
+    columns = [f.column for f in SoLine._meta.concrete_fields if not f.primary_key]
+    values = [f"{c} || '-' || g" if c == "so_line_id" else c for c in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO revenue_soline ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM revenue_soline, generate_series(1, %s) g "
+            "WHERE id = %s",
+            [n, line.pk],
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's trigger functions")
+def test_m6_the_triggers_read_the_so_lines_of_the_statement_not_the_whole_table(ledger):
+    """M6 at volume (migration 0013): a worker's first batch meets a small SO line table;
+    its later batches must not read the whole table, however large it has grown since, on
+    INSERT, UPDATE or DELETE of entries. Before 0013 PL/pgSQL kept the first plan (a scan
+    of revenue_soline per statement): 1,000,000 lines took 14.6 times 100,000."""
+    ledger.cmd("revenue_period", "open", "202601")
+    book(ledger, so("S-1", 1200))
+    line = SoLine.objects.get(so_line_id="S-1")
+    table = JournalEntry._meta.db_table
+    bulk_insert(table=table, columns=JOURNAL_COLUMNS, rows=_entries(line, 24))  # planned small
+    _solines_copy(line, 20000)
+    assert SoLine.objects.count() == 20001
+    before = _soline_scanned()
+    bulk_insert(table=table, columns=JOURNAL_COLUMNS, rows=_entries(line, 24))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET amount = amount + 1 WHERE line_id = %s", [line.pk])
+        cursor.execute(f"DELETE FROM {table} WHERE line_id = %s AND period = 202602", [line.pk])
+    scanned = _soline_scanned() - before
+    assert scanned < 1000, f"the triggers scanned {scanned} rows of revenue_soline"
+    rows = assert_totals_match()
+    assert total(rows, period=202602) == 0 and total(rows, period=202601) > 0
