@@ -79,8 +79,10 @@ def _retry_due(queryset):
     """I3: a stopped line is retried once edited / reviewed, once its SO line arrived
     (V12), or, for a CM-RO stopped with RPRO-00683 (V11), once a RORD of its SO line is
     collected (found through the SO line: collected lines are out of the staging indexes
-    on ``ref_line_id``)."""
-    arrived = SoLine.objects.values("so_line_id")
+    on ``ref_line_id``). Both tests are EXISTS, one index probe per stopped line: an
+    ``IN (SELECT so_line_id FROM revenue_soline)`` that outgrows ``work_mem`` becomes a
+    list PostgreSQL walks for every stopped line (31 s a pass at 600,000 SO lines)."""
+    arrived = SoLine.objects.filter(so_line_id=OuterRef("ref_line_id"))
     rord_collected = InboundLine.objects.filter(
         line__so_line_id=OuterRef("ref_line_id"),
         tran_type=TranType.RORD,
@@ -88,7 +90,7 @@ def _retry_due(queryset):
     )
     return queryset.filter(
         Q(retry=True)
-        | Q(waiting=True, ref_line_id__in=arrived)
+        | Q(waiting=True) & Exists(arrived)
         | Q(tran_type=TranType.CM_RO, error_codes__contains=NO_RORD) & Exists(rord_collected)
     )
 

@@ -20,6 +20,7 @@ from revenue.services.bulk import bulk_insert
 from revenue.services.ledger import JOURNAL_COLUMNS
 from revenue.services.totals import ledger_totals_compact
 from revenue.tasks import ledger_totals_compact_task
+from tests.revenue.scans import soline_scanned, solines_copy
 from tests.revenue.test_reductions import book, cm_ro, inv, rord, so
 from tests.revenue.test_vectors import RV1_STEP3, _rv1_through_step2
 
@@ -272,30 +273,6 @@ def test_m6_two_writers_of_different_contracts_do_not_block_each_other(ledger):
 # --- PostgreSQL: the triggers' cost follows the statement, not the SO line table -----------------
 
 
-def _soline_scanned() -> int:
-    """Rows of revenue_soline read by sequential scans in this transaction so far."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
-            "WHERE relname = 'revenue_soline'"
-        )
-        return cursor.fetchone()[0]
-
-
-def _solines_copy(line: SoLine, n: int) -> None:
-    """``n`` more SO lines like ``line`` (other ids), without ANALYZE, as a day's batches
-    add them."""
-    columns = [f.column for f in SoLine._meta.concrete_fields if not f.primary_key]
-    values = [f"{c} || '-' || g" if c == "so_line_id" else c for c in columns]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO revenue_soline ({', '.join(columns)}) "
-            f"SELECT {', '.join(values)} FROM revenue_soline, generate_series(1, %s) g "
-            "WHERE id = %s",
-            [n, line.pk],
-        )
-
-
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's trigger functions")
 def test_m6_the_triggers_read_the_so_lines_of_the_statement_not_the_whole_table(ledger):
@@ -308,14 +285,14 @@ def test_m6_the_triggers_read_the_so_lines_of_the_statement_not_the_whole_table(
     line = SoLine.objects.get(so_line_id="S-1")
     table = JournalEntry._meta.db_table
     bulk_insert(table=table, columns=JOURNAL_COLUMNS, rows=_entries(line, 24))  # planned small
-    _solines_copy(line, 20000)
+    solines_copy(line, 20000)
     assert SoLine.objects.count() == 20001
-    before = _soline_scanned()
+    before = soline_scanned()
     bulk_insert(table=table, columns=JOURNAL_COLUMNS, rows=_entries(line, 24))
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET amount = amount + 1 WHERE line_id = %s", [line.pk])
         cursor.execute(f"DELETE FROM {table} WHERE line_id = %s AND period = 202602", [line.pk])
-    scanned = _soline_scanned() - before
+    scanned = soline_scanned() - before
     assert scanned < 1000, f"the triggers scanned {scanned} rows of revenue_soline"
     rows = assert_totals_match()
     assert total(rows, period=202602) == 0 and total(rows, period=202601) > 0
