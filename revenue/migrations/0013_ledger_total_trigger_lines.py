@@ -54,11 +54,10 @@ def _after() -> list[str]:
     return [
         f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            EXECUTE $statement${statement}$statement$;
+            EXECUTE $statement${_statement(name)}$statement$;
             RETURN NULL;
         END $$"""
         for name in TABLES
-        for statement in (_statement(name),)
     ]
 
 
