@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO
 
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from core.services import sum_exact
@@ -123,23 +123,48 @@ STAGING_COLUMNS = [
 
 
 def journal_export_rows(entries=None) -> Iterator[list]:
-    """One row per account side: the debit side, then the credit side of each pair."""
+    """One row per account side, in the interface's order, by content and never by storage
+    ids (interchange.md): PERIOD, SO_LINE_ID, the inbound line the entry came from (manual
+    actions, which have none, first), ENTRY_TYPE, then ACCOUNT, DR, CR. Two ledgers holding
+    the same entries export the same bytes, however they stored them (releases stored
+    once)."""
     entries = journal_entries() if entries is None else entries
-    rows = entries.order_by("period", "line__so_line_id", "id").values_list(
+    rows = entries.order_by(
+        "period", "line__so_line_id", F("inbound_line_id").asc(nulls_first=True), "entry_type"
+    ).values_list(
         "period",
         "line__so_line_id",
-        "source_type",
+        "inbound_line_id",
         "entry_type",
+        "source_type",
         "dr_account",
         "cr_account",
         "amount",
         "amount_currency",
         "posted",
     )
-    for period, line, source, kind, dr, cr, amount, currency, posted in rows.iterator(CHUNK):
+    group_key, sides = None, []
+    for period, line, inbound, kind, source, dr, cr, amount, currency, posted in rows.iterator(
+        CHUNK
+    ):
+        key = (period, line, inbound, kind)
+        if key != group_key:
+            yield from _sides_sorted(sides)
+            group_key, sides = key, []
         text, flag = f"{amount:.2f}", "Y" if posted else "N"
-        yield [period, line, source, kind, dr, text, "0.00", currency, flag]
-        yield [period, line, source, kind, cr, "0.00", text, currency, flag]
+        sides.append(
+            (dr, amount, ZERO, [period, line, source, kind, dr, text, "0.00", currency, flag])
+        )
+        sides.append(
+            (cr, ZERO, amount, [period, line, source, kind, cr, "0.00", text, currency, flag])
+        )
+    yield from _sides_sorted(sides)
+
+
+def _sides_sorted(sides: list) -> list[list]:
+    """The side rows of one (period, line, inbound line, entry type) by ACCOUNT, DR, CR, the
+    rest of the row breaking ties."""
+    return [row for *_, row in sorted(sides, key=lambda s: (s[0], s[1], s[2], s[3]))]
 
 
 def schedule_export_rows(*, raw: bool = False) -> Iterator[list]:

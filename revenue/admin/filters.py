@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from ..models import InboundBatch, InboundLine, JournalEntry, SoLine, ValidationRule
 from ..models.choices import Account, LineStatus, TranType
-from ..models.ledger import RELEASE_ACCOUNTS, RELEASE_PAIR
+from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR
 from ..models.periods import period_label
 from ..selectors import open_period_id
 from ..services.collection import SYSTEM_ERROR

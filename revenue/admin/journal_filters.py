@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from ..models import SoLine
 from ..models.choices import EntryType
-from ..models.ledger import RELEASE_ACCOUNTS, RELEASE_PAIR
+from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR
 from ..models.periods import period_label
 from .filters import AccountFilter, SourceTypeFilter
 

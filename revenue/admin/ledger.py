@@ -267,7 +267,10 @@ class SoLineAdmin(ReadOnlyAdmin):
                 contra_rows=contra_table(contra, line.currency),
                 contra_outstanding=amount_text(line.contra_balance, line.currency),
                 transactions=line.transactions.order_by("collected_at", "id"),
-                journal=line.journal.order_by("period", "id"),
+                # by content, as the export (ids of entries of schedule rows are negative)
+                journal=line.journal.order_by(
+                    "period", F("inbound_line_id").asc(nulls_first=True), "entry_type", "id"
+                ),
                 can_manage=self.has_manage_schedule_permission(request),
             )
         return super().changeform_view(request, object_id, form_url, extra_context)

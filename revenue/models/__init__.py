@@ -1,6 +1,7 @@
 """Revenue sub-ledger data (revenue.md): staging, rules, ledger, periods and runs."""
 
-from .ledger import ContraEntry, JournalEntry, RevenueContract, ScheduleRow, SoLine
+from .journal import BookedEntry, JournalEntry
+from .ledger import ContraEntry, RevenueContract, ScheduleRow, SoLine
 from .periods import Period
 from .rules import ProfileSetting, ValidationRule
 from .runs import CollectionRun
@@ -8,6 +9,7 @@ from .staging import InboundBatch, InboundLine
 from .totals import LedgerTotal
 
 __all__ = [
+    "BookedEntry",
     "CollectionRun",
     "ContraEntry",
     "InboundBatch",

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from djmoney.models.fields import MoneyField
 
-from .choices import Account, EntryType, RevMethod, RowKind, Source, YesNo
+from .choices import EntryType, RevMethod, RowKind, Source, YesNo
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
 QTY = {"max_digits": 20, "decimal_places": 6}
@@ -148,6 +148,18 @@ class ScheduleRow(models.Model):
     amount = MoneyField(**MONEY)
     kind = models.CharField(max_length=12, choices=RowKind.choices)
     held = models.BooleanField(default=False)
+    # S5, releases stored once: the journal entry the row books, read through the journal
+    # view (``revenue.models.journal``) instead of being written a second time
+    entry = models.CharField(
+        max_length=16,
+        choices=EntryType.choices,
+        null=True,
+        blank=True,
+        help_text="The journal entry the row books (release, catch-up or reversal); empty "
+        "when it books none: a billing conversion, a row booked while its line was on hold "
+        "or rolling a held amount forward, or a row written before releases were stored "
+        "once (its entry is stored).",
+    )
     inbound_line = models.ForeignKey(
         "revenue.InboundLine",
         null=True,
@@ -164,68 +176,27 @@ class ScheduleRow(models.Model):
         # a full period index would cost every one of millions of inserts a second btree
         # insert, and tempts the planner away from the line index when loading states.
         indexes = [
-            models.Index(fields=["period"], name="schedule_held_period", condition=Q(held=True))
+            models.Index(fields=["period"], name="schedule_held_period", condition=Q(held=True)),
+            # the journal view's order for the rows that book an entry: a period's entries
+            # (close, trial balance, the admin's period filter) and the admin list's page
+            # (newest period first, by id), as journal_period for the stored entries
+            models.Index(
+                fields=["period", "id"],
+                name="schedule_entry_period",
+                condition=Q(entry__isnull=False),
+            ),
+        ]
+        # a row that books an entry books an amount (S3: no entry of zero, as the stored
+        # entries' journal_amount_positive): a part that rounds to nothing in the column
+        # refuses the transaction as it did when the entry was written a second time
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(entry__isnull=True) | ~Q(amount=0), name="schedule_entry_amount"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.line_id} {self.period} {self.source} {self.amount}"
-
-
-# the accounts of a revenue release or its reversal (S5): most of the journal
-RELEASE_ACCOUNTS = (Account.CONTRACT_LIABILITY, Account.REVENUE)
-RELEASE_PAIR = Q(dr_account__in=RELEASE_ACCOUNTS, cr_account__in=RELEASE_ACCOUNTS)
-
-
-class JournalEntry(models.Model):
-    """A balanced pair: ``amount`` debited to ``dr_account`` and credited to ``cr_account``.
-
-    Storing the pair (not two one-sided rows) makes an unbalanced entry impossible (S3);
-    exports print one row per account side.
-    """
-
-    period = models.PositiveIntegerField()
-    line = models.ForeignKey(
-        SoLine, on_delete=models.PROTECT, related_name="journal", db_constraint=False
-    )  # no database constraint: see ScheduleRow.line
-    source_type = models.CharField(max_length=5)
-    entry_type = models.CharField(max_length=16, choices=EntryType.choices)
-    dr_account = models.CharField("debit", max_length=20, choices=Account.choices)
-    cr_account = models.CharField("credit", max_length=20, choices=Account.choices)
-    amount = MoneyField(**MONEY)
-    posted = models.BooleanField(default=False)
-    inbound_line = models.ForeignKey(
-        "revenue.InboundLine",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name_plural = "journal entries"
-        ordering = ["period", "line", "id"]
-        # a period's entries (close, trial balance, the admin filter) and the admin list's
-        # order, newest period first and by id within it, a page at a time
-        indexes = [
-            models.Index(fields=["period", "id"], name="journal_period"),
-            # the same order for the entries that touch an account other than the two of
-            # a release pair (AR, contra AR, adjustments: a small share of the journal),
-            # for the account filter (without it a filter on AR read the whole list)
-            models.Index(
-                fields=["period", "id"], name="journal_other_accounts", condition=~RELEASE_PAIR
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="journal_amount_positive"),
-            models.CheckConstraint(
-                condition=~Q(dr_account=F("cr_account")), name="journal_two_accounts"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.period} {self.entry_type} Dr {self.dr_account} / Cr {self.cr_account}"
 
 
 class ContraEntry(models.Model):

@@ -20,7 +20,7 @@ from djmoney.money import Money
 
 from core.services import sum_exact
 
-from ..models import ContraEntry, InboundLine, JournalEntry, SoLine
+from ..models import BookedEntry, ContraEntry, InboundLine, SoLine
 from ..models.choices import BILLING_TYPES, Account, EntryType, LineStatus, TranType
 from .bulk import instances_update
 from .ledger import Booker
@@ -196,7 +196,7 @@ def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
     if connection.vendor == "postgresql":
         _journal_shrink_postgresql(gone, kept)
         return
-    contra = JournalEntry.objects.filter(entry_type=EntryType.CONTRA, posted=False)
+    contra = BookedEntry.objects.filter(entry_type=EntryType.CONTRA, posted=False)
     # an OR of pairs, a few hundred at a time: SQLite refuses an expression deeper than
     # 1,000 (a batch with more removed pairs than that failed the whole collection)
     for start in range(0, len(gone), SHRINK_CHUNK):
@@ -211,7 +211,7 @@ def _journal_shrink(amounts: dict[tuple[int, int], Decimal]) -> None:
 def _journal_shrink_postgresql(gone: list, kept: list) -> None:
     """The entries found pair by pair through the line index (LATERAL: a join of the pairs
     to the journal was planned as a scan of the whole journal), then changed by id."""
-    table = JournalEntry._meta.db_table
+    table = BookedEntry._meta.db_table
     pairs = [*gone, *(key for key, _ in kept)]
     new_amount = {key: amount for key, amount in kept}
     with connection.cursor() as cursor:

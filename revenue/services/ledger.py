@@ -1,6 +1,8 @@
 """Booking: schedule rows and the journal pairs they imply (S1, S3–S5, S8–S11).
 
-A ``Booker`` collects the rows of one transaction in memory and writes them set-based.
+A ``Booker`` collects the rows of one transaction in memory and writes them set-based. A
+schedule row books its own release or reversal entry (``ScheduleRow.entry``, read through
+the journal view); other entries are stored (``BookedEntry``).
 Amounts are Decimals in the line's currency; periods are YYYYMM integers.
 """
 
@@ -15,8 +17,9 @@ from django.db.models.functions import Greatest
 
 from core.services import sum_exact
 
-from ..models import JournalEntry, ScheduleRow, SoLine
+from ..models import BookedEntry, ScheduleRow, SoLine
 from ..models.choices import Account, EntryType, RowKind, Source
+from ..models.journal import ENTRY_COLUMNS
 from .bulk import bulk_insert
 from .splits import schedule_split
 
@@ -32,19 +35,9 @@ SCHEDULE_COLUMNS = (
     "kind",
     "held",
     "inbound_line_id",
+    "entry",
 )
-JOURNAL_COLUMNS = (
-    "period",
-    "line_id",
-    "source_type",
-    "entry_type",
-    "dr_account",
-    "cr_account",
-    "amount",
-    "amount_currency",
-    "posted",
-    "inbound_line_id",
-)
+JOURNAL_COLUMNS = ENTRY_COLUMNS  # a stored entry's, written by ``Booker.flush``
 
 
 class Booker:
@@ -68,9 +61,10 @@ class Booker:
         catch_up: bool | None = None,
         currency: str | None = None,
     ) -> None:
-        """One schedule row at max(period, open) (S8) and, unless held or a source
-        conversion, the release / reversal pair it implies (S5). ``currency``: the line's,
-        when the caller has it at hand."""
+        """One schedule row at max(period, open) (S8). Unless held or a source conversion,
+        the row books the release / reversal pair it implies (S5) itself: ``entry`` names
+        it, and the journal view derives the pair (``revenue.models.journal``).
+        ``currency``: the line's, when the caller has it at hand."""
         if not amount:
             return
         booked = period if period > self.open else self.open
@@ -80,17 +74,14 @@ class Booker:
             kind = RowKind.CATCH_UP
         if currency is None:
             currency = line.currency
-        self.rows.append([line, booked, source, amount, currency, kind, held, inbound_id])
-        if held or kind == RowKind.CONVERSION:
-            return
-        # the pair ``entry`` would book: CL Dr / Revenue Cr; a reversal Revenue Dr / CL Cr
-        if amount > 0:
-            entry_type = EntryType.CATCH_UP if catch_up else EntryType.RELEASE
-            pair = [booked, line, source, entry_type, CL, REV, amount]
-        else:
-            pair = [booked, line, source, EntryType.REVERSAL, REV, CL, -amount]
-        pair += (currency, False, inbound_id)
-        self.entries.append(pair)
+        entry = None
+        if not held and kind != RowKind.CONVERSION:
+            # CL Dr / Revenue Cr; a reversal Revenue Dr / CL Cr
+            if amount < 0:
+                entry = EntryType.REVERSAL
+            else:
+                entry = EntryType.CATCH_UP if catch_up else EntryType.RELEASE
+        self.rows.append([line, booked, source, amount, currency, kind, held, inbound_id, entry])
 
     def entry(
         self,
@@ -126,14 +117,17 @@ class Booker:
         )
 
     def flush(self) -> tuple[int, int]:
+        """Write the rows and stored entries; returns (schedule rows, journal entries
+        booked: the stored ones and those of the rows)."""
         _resolve_pks(self.rows, 0)
         _resolve_pks(self.entries, 1)
         rows = bulk_insert(
             table=ScheduleRow._meta.db_table, columns=SCHEDULE_COLUMNS, rows=self.rows
         )
         entries = bulk_insert(
-            table=JournalEntry._meta.db_table, columns=JOURNAL_COLUMNS, rows=self.entries
+            table=BookedEntry._meta.db_table, columns=JOURNAL_COLUMNS, rows=self.entries
         )
+        entries += sum(1 for row in self.rows if row[-1] is not None)
         self.rows, self.entries = [], []
         return rows, entries
 

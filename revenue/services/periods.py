@@ -11,11 +11,13 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
 from core.services import audit_record, sum_exact
 
-from ..models import JournalEntry, Period, ScheduleRow
+from ..models import BookedEntry, JournalEntry, Period, ScheduleRow
+from ..models.choices import RowKind
 from ..reports.checklist import (
     CLOSE_BLOCKED,
     Check,
@@ -173,8 +175,10 @@ def _blocked(*, period: Period, blockers: list[Check], closed: list[Period]):
 
 def _close_one(*, period: Period, actor, reason: str = "", forced: dict | None = None) -> None:
     following = period_add(period.id, 1)
-    rolled = ScheduleRow.objects.filter(period=period.id, held=True).update(period=following)
-    posted = JournalEntry.objects.filter(period=period.id, posted=False).update(posted=True)
+    rolled = _held_roll_forward(period=period.id, following=following)
+    # the stored entries are marked; those of schedule rows read the period's status
+    posted = BookedEntry.objects.filter(period=period.id, posted=False).update(posted=True)
+    posted += ScheduleRow.objects.filter(period=period.id, entry__isnull=False).count()
     ledger_totals_compact(period=period.id)  # M6: the period's totals, one row per key
     period.trial_balance = trial_balance(period=period.id)
     period.gl_file.save(f"GL_{period.id}.csv", ContentFile(gl_transfer_csv(period)), save=False)
@@ -197,6 +201,34 @@ def _close_one(*, period: Period, actor, reason: str = "", forced: dict | None =
             **(forced or {}),
         },
     )
+
+
+def _held_roll_forward(*, period: int, following: int) -> int:
+    """S10: the held amounts of a closing period move to the next one. A held row that
+    books no entry moves; one that booked its entry before the hold stays with its entry
+    (releases stored once), and two held rows without entries take its amount out of the
+    period and into the next (the same nets per line, period and source)."""
+    held = ScheduleRow.objects.filter(period=period, held=True)
+    staying = list(
+        held.filter(entry__isnull=False).values_list(
+            "line_id", "source", "amount", "amount_currency"
+        )
+    )
+    moved = held.filter(entry__isnull=True).update(period=following)
+    if staying:
+        ScheduleRow.objects.bulk_create(
+            ScheduleRow(
+                line_id=line_id,
+                period=month,
+                source=source,
+                amount=Money(sign * amount, currency),
+                kind=RowKind.HOLD,
+                held=True,
+            )
+            for line_id, source, amount, currency in staying
+            for month, sign in ((period, -1), (following, 1))
+        )
+    return moved + len(staying)
 
 
 def trial_balance(*, period: int) -> list[dict]:

@@ -1,11 +1,11 @@
 """S6–S8, set-based: the release schedules of new SO lines written by ``INSERT … SELECT``.
 
-``releases_insert`` writes exactly the schedule rows and journal entries that the Python
-reference (``tests/revenue/releases_reference.py``: ``so_schedule_book`` + ``Booker.flush``)
-writes for the same lines, without passing a row through Python: at 100,000 lines a
-collection books some 720,000 schedule rows and as many journal entries. One SQL for SQLite
-and PostgreSQL; only the temporary tables' ``ON COMMIT DROP`` and the amount's conversion
-from minor units are written per database (``_amount``).
+``releases_insert`` writes exactly the schedule rows that the Python reference
+(``tests/revenue/releases_reference.py``: ``so_schedule_book`` + ``Booker.flush``) writes for
+the same lines, without passing a row through Python: at 100,000 lines a collection books
+some 720,000 schedule rows, each booking its journal entry (releases stored once). One SQL
+for SQLite and PostgreSQL; only the temporary tables' ``ON COMMIT DROP`` and the amount's
+conversion from minor units are written per database (``_amount``).
 
 How:
 
@@ -24,9 +24,9 @@ How:
    intermediate stays below max(|m|, d²) for n ≤ d, so totals up to 10^18 minor units and
    denominators up to 2^31 never overflow (SQLite would silently turn an overflowing
    integer into a float). Only non-negative integers are divided; the sign comes after.
-4. ``INSERT INTO revenue_schedulerow … SELECT`` and ``INSERT INTO revenue_journalentry …
-   SELECT`` from the parts (zero parts left out, held lines without entries). The journal's
-   totals (``LedgerTotal``, M6) follow by the same triggers as for the Python path's COPY /
+4. ``INSERT INTO revenue_schedulerow … SELECT`` from the parts (zero parts left out), each
+   row naming the entry it books (none for held lines). The journal's totals
+   (``LedgerTotal``, M6) follow by the same triggers as for the Python path's COPY /
    executemany: PostgreSQL's statement-level trigger writes one grouped delta per key for
    the one INSERT, as for the one COPY; SQLite's row-level trigger one delta per entry.
 
@@ -50,8 +50,8 @@ from django.db import connection, transaction
 
 from core.services import currency_exponent
 
-from ..models import JournalEntry, ScheduleRow
-from ..models.choices import Account, EntryType, RowKind, Source
+from ..models import ScheduleRow
+from ..models.choices import EntryType, RowKind, Source
 from .bulk import bulk_insert
 from .splits import cumulative_weights, to_minor
 
@@ -145,26 +145,18 @@ FROM (
 WHERE minor <> 0
 """
 
+# S5: a row books its own entry (releases stored once, ``revenue.models.journal``):
+# positive → a release, or a catch-up; negative → a reversal; none while held
 _SCHEDULE = """
-INSERT INTO {table} (line_id, period, source, amount, amount_currency, kind, held, inbound_line_id)
+INSERT INTO {table} (line_id, period, source, amount, amount_currency, kind, held,
+    inbound_line_id, entry)
 SELECT line_id, period, %(so)s, {amount}, currency,
-    CASE WHEN catch_up = 1 THEN %(catch_up_kind)s ELSE %(release_kind)s END, held, inbound_id
+    CASE WHEN catch_up = 1 THEN %(catch_up_kind)s ELSE %(release_kind)s END, held, inbound_id,
+    CASE WHEN held THEN NULL WHEN minor < 0 THEN %(reversal)s
+        WHEN catch_up = 1 THEN %(catch_up_entry)s ELSE %(release_entry)s END
 FROM {parts}
 """
-
-# S5: positive → CL Dr / Revenue Cr (a release, or a catch-up); negative → the reversal
-_JOURNAL = """
-INSERT INTO {table} (period, line_id, source_type, entry_type, dr_account, cr_account, amount,
-    amount_currency, posted, inbound_line_id)
-SELECT period, line_id, %(so)s,
-    CASE WHEN minor < 0 THEN %(reversal)s
-        WHEN catch_up = 1 THEN %(catch_up_entry)s ELSE %(release_entry)s END,
-    CASE WHEN minor < 0 THEN %(revenue)s ELSE %(liability)s END,
-    CASE WHEN minor < 0 THEN %(liability)s ELSE %(revenue)s END,
-    {amount}, currency, FALSE, inbound_id
-FROM {parts}
-WHERE NOT held
-"""
+_ENTRIES = "SELECT count(*) FROM {parts} WHERE NOT held"
 
 _PARAMS = {
     "so": Source.SO.value,
@@ -173,8 +165,6 @@ _PARAMS = {
     "release_entry": EntryType.RELEASE.value,
     "catch_up_entry": EntryType.CATCH_UP.value,
     "reversal": EntryType.REVERSAL.value,
-    "liability": Account.CONTRACT_LIABILITY.value,
-    "revenue": Account.REVENUE.value,
 }
 
 
@@ -209,10 +199,11 @@ def _combo_rows(combo: int, method: str, start: date, end: date, open_period: in
 
 
 def releases_insert(*, releases: Sequence[NewRelease], open_period: int) -> tuple[int, int]:
-    """Write the schedule rows and journal entries of new SO lines, set-based; returns
-    (rows, entries). The same rows as the reference ``so_schedule_book`` for each line and
-    ``Booker(open_period=open_period).flush()``: S6 weights, S7
-    cumulative rounding in minor units, S8 closed periods caught up in the open one."""
+    """Write the schedule rows of new SO lines, set-based, each booking its journal entry
+    (releases stored once); returns (rows, entries). The same rows as the reference
+    ``so_schedule_book`` for each line and ``Booker(open_period=open_period).flush()``: S6
+    weights, S7 cumulative rounding in minor units, S8 closed periods caught up in the open
+    one."""
     if not releases:
         return 0, 0
     combos: dict[tuple[str, date, date], int] = {}
@@ -246,11 +237,6 @@ def releases_insert(*, releases: Sequence[NewRelease], open_period: int) -> tupl
         amount=_amount("minor", ScheduleRow._meta.get_field("amount")),
         parts=names["parts"],
     )
-    journal_sql = _JOURNAL.format(
-        table=quote(JournalEntry._meta.db_table),
-        amount=_amount("abs(minor)", JournalEntry._meta.get_field("amount")),
-        parts=names["parts"],
-    )
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_LINES_DDL.format(on_commit=on_commit, **names))
         cursor.execute(_COMBOS_DDL.format(on_commit=on_commit, **names))
@@ -261,8 +247,8 @@ def releases_insert(*, releases: Sequence[NewRelease], open_period: int) -> tupl
         cursor.execute(_PARTS.format(on_commit=on_commit, **names))  # no parameters: % as is
         cursor.execute(schedule_sql, _PARAMS)
         rows = cursor.rowcount
-        cursor.execute(journal_sql, _PARAMS)
-        entries = cursor.rowcount
+        cursor.execute(_ENTRIES.format(**names))
+        (entries,) = cursor.fetchone()
         for name in names.values():
             cursor.execute(f"DROP TABLE {name}")
     return rows, entries

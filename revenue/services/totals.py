@@ -1,7 +1,8 @@
 """M6: the journal's maintained totals (``LedgerTotal``): compaction, rebuild, SQLite triggers.
 
-The triggers of migration ``0010_ledger_totals`` append signed delta rows in the
-transaction that writes the journal; readers add them up (``revenue.selectors_totals``).
+The triggers of migration ``0010_ledger_totals`` (stored entries) and ``0014`` (the entries
+of schedule rows, releases stored once) append signed delta rows in the transaction that
+writes the journal; readers add them up (``revenue.selectors_totals``).
 Compaction folds each key's deltas into one row so that reads stay short.
 """
 
@@ -13,6 +14,16 @@ from django.db import connection as default_connection
 from django.db import transaction
 
 from ..models import LedgerTotal
+from ..models.journal import (
+    DROP_VIEW,
+    SCHEDULE,
+    STORED,
+    VIEW,
+    derived_entries_sql,
+    journal_ids_apart,
+    row_values_sql,
+    view_sql,
+)
 
 TABLE = LedgerTotal._meta.db_table
 KEY = ("period", "contract_id", "currency", "dr_account", "cr_account", "entry_type", "source_type")
@@ -82,22 +93,24 @@ def _compact_rows(period: int | None) -> int:
     return deleted - len(kept)
 
 
+# from the journal as readers see it: stored entries and those of schedule rows (or, on a
+# database migrated back before 0014, the stored entries alone)
 REBUILD = f"""
 INSERT INTO {TABLE} ({", ".join(COLUMNS)})
 SELECT e.period, l.contract_id, e.amount_currency, e.dr_account, e.cr_account, e.entry_type,
     e.source_type, sum(CAST(round(e.amount * 100) AS BIGINT)), count(*)
-FROM revenue_journalentry e JOIN revenue_soline l ON l.id = e.line_id
+FROM {{journal}} e JOIN revenue_soline l ON l.id = e.line_id
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 """
 
 
-def ledger_totals_rebuild(*, connection=None) -> int:
+def ledger_totals_rebuild(*, connection=None, journal: str = VIEW) -> int:
     """M6: the totals written afresh from the journal, one row per key (a repair, and
     SQLite's after a migration). Returns the rows written."""
     connection = connection or default_connection
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE}")
-        cursor.execute(REBUILD)
+        cursor.execute(REBUILD.format(journal=journal))
         return cursor.rowcount
 
 
@@ -110,14 +123,25 @@ _VALUES = (
 _CONTRACT = "(SELECT contract_id FROM revenue_soline WHERE id = {row}.line_id)"
 
 
-def _delta(row: str, sign: str, *, strict: bool = True) -> str:
+def _delta(row: str, sign: str, *, strict: bool = True, source: str = "") -> str:
+    """The delta of one entry: the row ``row`` of the stored journal, or with ``source``
+    the entries of a schedule row (``row`` then names them in ``source``)."""
     contract = _CONTRACT.format(row=row)
     if not strict:  # a delete never fails: an SO line gone (a test's flush) counts as 0
         contract = f"COALESCE({contract}, 0)"
     values = _VALUES.format(row=row, contract=contract, sign=sign)
+    if source:
+        return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) SELECT {values} FROM {source};"
     return f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({values});"
 
 
+def _schedule_delta(row: str, sign: str, *, strict: bool = True) -> str:
+    """The deltas of the entry a schedule row books (S5, releases stored once)."""
+    entries = f"({derived_entries_sql(row_values_sql(row), posted=False)}) e"
+    return _delta("e", sign, strict=strict, source=entries)
+
+
+_SCHEDULE_CHANGES = "period, line_id, source, entry, amount, amount_currency"
 SQLITE_TRIGGERS = {
     "revenue_ledgertotal_insert": (
         "AFTER INSERT ON revenue_journalentry FOR EACH ROW BEGIN " + _delta("NEW", "") + " END"
@@ -135,23 +159,50 @@ SQLITE_TRIGGERS = {
         + _delta("NEW", "")
         + " END"
     ),
+    "revenue_ledgertotal_schedule_insert": (
+        "AFTER INSERT ON revenue_schedulerow FOR EACH ROW WHEN NEW.entry IS NOT NULL BEGIN "
+        + _schedule_delta("NEW", "")
+        + " END"
+    ),
+    "revenue_ledgertotal_schedule_delete": (
+        "AFTER DELETE ON revenue_schedulerow FOR EACH ROW WHEN OLD.entry IS NOT NULL BEGIN "
+        + _schedule_delta("OLD", "-", strict=False)
+        + " END"
+    ),
+    "revenue_ledgertotal_schedule_update": (
+        f"AFTER UPDATE OF {_SCHEDULE_CHANGES} ON revenue_schedulerow FOR EACH ROW "
+        "WHEN OLD.entry IS NOT NULL OR NEW.entry IS NOT NULL BEGIN "
+        + _schedule_delta("OLD", "-", strict=False)
+        + " "
+        + _schedule_delta("NEW", "")
+        + " END"
+    ),
 }
 
 
 def ledger_totals_sqlite_triggers(*, connection, install: bool) -> None:
-    """Drop SQLite's triggers, and with ``install`` create them again and rebuild the
-    totals (they were not kept while the triggers were away). Run around every ``migrate``
-    (``revenue.models.totals``): SQLite rebuilds a table to alter it, which drops the
-    journal's triggers, and refuses to rename a rebuilt SO line table while a trigger reads
-    it."""
+    """Drop SQLite's journal view and triggers, and with ``install`` create them again,
+    keep the ids of stored entries and schedule rows apart, and rebuild the totals (they
+    were not kept while the triggers were away). Run around every
+    ``migrate`` (``revenue.models.totals``): SQLite rebuilds a table to alter it, which
+    drops the journal's triggers, and refuses to rename a rebuilt table while a trigger or
+    view reads it."""
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
         for name in SQLITE_TRIGGERS:
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(DROP_VIEW)
         tables = set(connection.introspection.table_names(cursor))
-        if not install or not {TABLE, "revenue_journalentry", "revenue_soline"} <= tables:
+        needed = {TABLE, STORED, SCHEDULE, "revenue_soline", "revenue_period"}
+        if not install or not needed <= tables:
             return
+        columns = connection.introspection.get_table_description(cursor, SCHEDULE)
+        stored_once = "entry" in {column.name for column in columns}  # migration 0014
         for name, body in SQLITE_TRIGGERS.items():
-            cursor.execute(f"CREATE TRIGGER {name} {body}")
-    ledger_totals_rebuild(connection=connection)
+            if stored_once or "revenue_schedulerow" not in body:
+                cursor.execute(f"CREATE TRIGGER {name} {body}")
+        if stored_once:
+            cursor.execute(view_sql())
+            journal_ids_apart(cursor, connection.vendor)
+    ledger_totals_rebuild(connection=connection, journal=VIEW if stored_once else STORED)

@@ -41,7 +41,7 @@ CHECKS = {
         ), entries AS (
             SELECT inbound_line_id AS id, count(*) AS n,
                    count(*) FILTER (WHERE entry_type = 'INITIAL') AS initial
-            FROM revenue_journalentry GROUP BY 1
+            FROM revenue_journal GROUP BY 1
         ), contra AS (
             SELECT inbound_line_id AS id, count(*) AS n FROM revenue_contraentry
             WHERE kind = 'CONTRA' GROUP BY 1
@@ -83,18 +83,18 @@ CHECKS = {
         SELECT count(*), array_agg(period || ' ' || currency) FROM (
             SELECT period, currency, sum(dr) AS dr, sum(cr) AS cr FROM (
                 SELECT period, amount_currency AS currency, amount AS dr, 0 AS cr
-                FROM revenue_journalentry
+                FROM revenue_journal
                 UNION ALL
-                SELECT period, amount_currency, 0, amount FROM revenue_journalentry
+                SELECT period, amount_currency, 0, amount FROM revenue_journal
             ) sides GROUP BY 1, 2
         ) totals WHERE dr <> cr
     """,
     "S3: journal nets per period and account add up to zero": """
         SELECT count(*), array_agg(period) FROM (
             SELECT period, sum(net) AS net FROM (
-                SELECT period, dr_account AS account, amount AS net FROM revenue_journalentry
+                SELECT period, dr_account AS account, amount AS net FROM revenue_journal
                 UNION ALL
-                SELECT period, cr_account, -amount FROM revenue_journalentry
+                SELECT period, cr_account, -amount FROM revenue_journal
             ) sides GROUP BY period
         ) nets WHERE net <> 0
     """,
@@ -107,7 +107,7 @@ CHECKS = {
         LEFT JOIN (
             SELECT line_id, sum(CASE WHEN cr_account = 'CONTRA_AR' THEN amount
                                      ELSE -amount END) AS booked
-            FROM revenue_journalentry WHERE 'CONTRA_AR' IN (dr_account, cr_account)
+            FROM revenue_journal WHERE 'CONTRA_AR' IN (dr_account, cr_account)
             GROUP BY 1
         ) j ON j.line_id = l.id
         WHERE l.contra_balance <> coalesce(c.balance, 0)

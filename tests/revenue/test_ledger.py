@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.services import money_split
-from revenue.models import InboundLine, JournalEntry, Period, ProfileSetting, ScheduleRow, SoLine
+from revenue.models import (
+    BookedEntry,
+    InboundLine,
+    JournalEntry,
+    Period,
+    ProfileSetting,
+    ScheduleRow,
+    SoLine,
+)
 from revenue.selectors import journal_nets
 from revenue.services.manual import so_line_dates_change, so_line_hold, so_line_release
 from revenue.services.splits import period_weights, schedule_split
@@ -212,7 +220,7 @@ def test_s7_schedules_always_add_up_and_match_cumulative_rounding(
 def test_s3_s7_every_period_balances_and_every_line_adds_up(ledger, lines, closes):
     """Property: for any lines, invoices and closes, each period's journal balances and each
     line's schedule adds up to its EXT_SLL_PRC exactly."""
-    JournalEntry.objects.all().delete()
+    BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     InboundLine.objects.all().delete()
     SoLine.objects.all().delete()

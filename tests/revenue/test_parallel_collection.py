@@ -26,6 +26,7 @@ from django.db.models import Count, Sum
 from config.celery import app as celery_app
 from core.services import sum_exact
 from revenue.models import (
+    BookedEntry,
     CollectionRun,
     ContraEntry,
     InboundLine,
@@ -184,7 +185,7 @@ def ledger_reset() -> None:
     """Back to the staged state: the same lines NEW, no ledger."""
     ContraEntry.objects.exclude(reverses=None).delete()
     ContraEntry.objects.all().delete()
-    JournalEntry.objects.all().delete()
+    BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     InboundLine.objects.update(
         status="NEW", line=None, errors=[], error_codes="", waiting=False, retry=False, run=None

@@ -20,7 +20,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from core.services import currency_exponent
-from revenue.models import JournalEntry, LedgerTotal, RevenueContract, ScheduleRow, SoLine
+from revenue.models import (
+    BookedEntry,
+    JournalEntry,
+    LedgerTotal,
+    RevenueContract,
+    ScheduleRow,
+    SoLine,
+)
 from revenue.models.choices import EntryType, RevMethod, RowKind
 from revenue.services import releases_sql
 from revenue.services.ledger import Booker
@@ -146,7 +153,7 @@ def both_ways(releases: list[NewRelease], open_period: int):
 
 
 def _constraint(error: Exception) -> str:
-    names = [c.name for c in JournalEntry._meta.constraints]
+    names = [c.name for m in (ScheduleRow, BookedEntry) for c in m._meta.constraints]
     return next((name for name in names if name in str(error)), str(error))
 
 
