@@ -64,6 +64,7 @@ from bench.admin_billing_sql import TABLES as BILLING_TABLES  # noqa: E402
 from bench.admin_sql import (  # noqa: E402  (the SQL of every table)
     JOURNAL,
     JOURNAL_SLICE,
+    SCHEDULE,
     STEPS,
     TOTALS_CHECK,
     TRIAL_BALANCES,
@@ -177,6 +178,9 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
             }
         cursor.execute("DROP TABLE IF EXISTS bench_admin_sizes")
         cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        from revenue.models.journal import journal_ids_apart
+
+        journal_ids_apart(cursor, "postgresql")  # RESTART IDENTITY undid them
         # the invoice and credit memo series restart with their tables
         cursor.execute("DELETE FROM core_documentsequence WHERE name IN ('INV', 'CM')")
     steps, started = [], time.perf_counter()
@@ -186,7 +190,7 @@ def generate(sizes: dict[str, int], *, force: bool = False) -> dict:
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute("SET LOCAL work_mem = '256MB'")
             for sql in statements:
-                if sql is JOURNAL:  # a slice of whole contracts per statement
+                if sql in (SCHEDULE, JOURNAL):  # a slice of whole contracts per statement
                     for lo in range(1, sizes["so_lines"] + 1, JOURNAL_SLICE):
                         cursor.execute(sql, {**sizes, "lo": lo, "hi": lo + JOURNAL_SLICE - 1})
                 else:

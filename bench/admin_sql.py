@@ -143,32 +143,29 @@ SHARE = (
 )
 SCHEDULE = f"""
 INSERT INTO revenue_schedulerow (line_id, period, source, amount, amount_currency, kind, held,
-    inbound_line_id)
+    inbound_line_id, entry)
 SELECT l.id, {yyyymm(month("l.start_date", "i"))},
     CASE WHEN l.contract_id %% 3 = 0 THEN 'INV' ELSE 'SO' END, {SHARE},
-    l.ext_sll_prc_currency, 'RELEASE', false, l.id
+    l.ext_sll_prc_currency, 'RELEASE', false, l.id, 'RELEASE'
 FROM revenue_soline l, generate_series(0, %(periods)s - 1) i
+WHERE l.id BETWEEN %(lo)s AND %(hi)s
 ORDER BY l.id, i
 """
-# Every period of every line: its release (CL Dr / revenue Cr, the schedule row's amount,
-# source INV for a billed line); a billed line (contract mod 3 = 0) also has its invoice's
-# INITIAL pair (AR Dr / CL Cr, the whole EXT_SLL_PRC, first period) and one billed line in
-# four a credit memo's (CM: CL Dr / AR Cr, a quarter, fourth period). Written a slice of
-# lines at a time (%(lo)s … %(hi)s, whole contracts): the journal's triggers keep the
-# ledger totals (M6) per statement, and a slice keeps their aggregate in memory.
+# Every period of every line books its release (CL Dr / revenue Cr, source INV for a
+# billed line) as its schedule row's entry (releases stored once); the stored entries: a
+# billed line (contract mod 3 = 0) has its invoice's INITIAL pair (AR Dr / CL Cr, the
+# whole EXT_SLL_PRC, first period) and one billed line in four a credit memo's (CM: CL Dr /
+# AR Cr, a quarter, fourth period). Both written a slice of lines at a time (%(lo)s …
+# %(hi)s, whole contracts): the triggers keep the ledger totals (M6) per statement, and a
+# slice keeps their aggregate in memory.
 JOURNAL = f"""
 INSERT INTO revenue_journalentry (period, line_id, source_type, entry_type, dr_account,
     cr_account, amount, amount_currency, posted, inbound_line_id)
 SELECT e.period, l.id, e.source, e.kind, e.dr, e.cr, e.amount, l.ext_sll_prc_currency,
     e.period < {OPEN_PERIOD}, l.id
 FROM revenue_soline l, LATERAL (SELECT l.contract_id %% 3 = 0 AS billed) b, LATERAL (
-    SELECT {yyyymm(month("l.start_date", "i"))} AS period,
-        CASE WHEN b.billed THEN 'INV' ELSE 'SO' END AS source, 'RELEASE' AS kind,
-        'CONTRACT_LIABILITY' AS dr, 'REVENUE' AS cr, {SHARE} AS amount, i
-    FROM generate_series(0, %(periods)s - 1) i
-    UNION ALL
-    SELECT {yyyymm("l.start_date")}, 'INV', 'INITIAL', 'AR', 'CONTRACT_LIABILITY',
-        l.ext_sll_prc, -2
+    SELECT {yyyymm("l.start_date")} AS period, 'INV' AS source, 'INITIAL' AS kind,
+        'AR' AS dr, 'CONTRACT_LIABILITY' AS cr, l.ext_sll_prc AS amount, -2 AS i
     WHERE b.billed
     UNION ALL
     SELECT {yyyymm(month("l.start_date", "3"))}, 'CM', 'INITIAL', 'CONTRACT_LIABILITY', 'AR',
@@ -207,7 +204,7 @@ WHERE p.id = tb.period AND p.id < {OPEN_PERIOD}
 _JOURNAL_KEYS = """
 SELECT period, amount_currency AS currency, dr_account, cr_account, entry_type, source_type,
     sum(round(amount * 100))::numeric AS minor, count(*)::numeric AS n
-FROM revenue_journalentry GROUP BY 1, 2, 3, 4, 5, 6
+FROM revenue_journal GROUP BY 1, 2, 3, 4, 5, 6
 """
 _TOTALS_KEYS = """
 SELECT period, currency, dr_account, cr_account, entry_type, source_type,

@@ -176,6 +176,9 @@ def _reset(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {FLOOR_INBOUND}, {FLOOR_SCHEDULE}, {FLOOR_JOURNAL}")
         cursor.execute(f"TRUNCATE {', '.join(REVENUE_TABLES)} RESTART IDENTITY CASCADE")
+        from revenue.models.journal import journal_ids_apart
+
+        journal_ids_apart(cursor, "postgresql")  # RESTART IDENTITY undid them
         cursor.execute("DELETE FROM core_auditevent")
 
 
@@ -350,7 +353,8 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         schedule_rows = scalar(cursor, "SELECT count(*) FROM revenue_schedulerow")
-        journal_rows = scalar(cursor, "SELECT count(*) FROM revenue_journalentry")
+        journal_rows = scalar(cursor, "SELECT count(*) FROM revenue_journal")
+        stored_rows = scalar(cursor, "SELECT count(*) FROM revenue_journalentry")
         so_lines = scalar(cursor, "SELECT count(*) FROM revenue_soline")
         contra_rows = scalar(cursor, "SELECT count(*) FROM revenue_contraentry")
         reversal_rows = scalar(
@@ -360,7 +364,8 @@ def main() -> None:
         staged = scalar(cursor, "SELECT count(*) FROM revenue_inboundline")
     print(
         f"rows written: {schedule_rows:,} schedule rows ({reversal_rows:,} reversals), "
-        f"{journal_rows:,} journal entries, {contra_rows:,} contra entries, "
+        f"{journal_rows:,} journal entries (of which {stored_rows:,} stored, the rest the "
+        f"schedule rows' own), {contra_rows:,} contra entries, "
         f"{so_lines:,} SO lines, {contracts:,} revenue contracts "
         f"(+ {staged:,} staging rows updated to COLLECTED)"
     )

@@ -136,9 +136,9 @@ def checks_run(
         cursor.execute(
             """
             SELECT period, sum(dr) AS dr, sum(cr) AS cr FROM (
-                SELECT period, amount AS dr, 0 AS cr FROM revenue_journalentry
+                SELECT period, amount AS dr, 0 AS cr FROM revenue_journal
                 UNION ALL
-                SELECT period, 0, amount FROM revenue_journalentry
+                SELECT period, 0, amount FROM revenue_journal
             ) sides GROUP BY period ORDER BY period
             """
         )
@@ -205,7 +205,7 @@ def checks_run(
             """
             SELECT coalesce(sum(CASE WHEN cr_account = 'CONTRA_AR' THEN amount
                                      ELSE -amount END), 0)
-            FROM revenue_journalentry WHERE 'CONTRA_AR' IN (dr_account, cr_account)
+            FROM revenue_journal WHERE 'CONTRA_AR' IN (dr_account, cr_account)
             """
         )
         booked = cursor.fetchone()[0]
@@ -237,7 +237,7 @@ def checks_run(
             """
             SELECT (SELECT count(*) FROM revenue_schedulerow r
                     WHERE NOT EXISTS (SELECT 1 FROM revenue_soline l WHERE l.id = r.line_id)),
-                   (SELECT count(*) FROM revenue_journalentry e
+                   (SELECT count(*) FROM revenue_journal e
                     WHERE NOT EXISTS (SELECT 1 FROM revenue_soline l WHERE l.id = e.line_id))
             """
         )

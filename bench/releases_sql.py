@@ -113,7 +113,7 @@ def figures(cursor) -> tuple:
     )
     schedule = cursor.fetchall()
     cursor.execute(
-        f"SELECT entry_type, count(*), {cents} FROM revenue_journalentry "
+        f"SELECT entry_type, count(*), {cents} FROM revenue_journal "
         "GROUP BY entry_type ORDER BY entry_type"
     )
     journal = cursor.fetchall()
