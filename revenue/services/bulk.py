@@ -10,6 +10,8 @@ from django.db import connection, models
 from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
+from core.lookups import array_param
+
 
 def bulk_insert(*, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> int:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table`` in the current transaction."""
@@ -74,7 +76,7 @@ def instances_update(*, model, objects: Sequence[models.Model], fields) -> int:
         values = [
             obj.__dict__[name] if name in obj.__dict__ else getattr(obj, name) for obj in objects
         ]
-        arrays.append([convert(v) if convert else v for v in values])
+        arrays.append(array_param([convert(v) if convert else v for v in values]))
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in columns)

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Q, Sum
 from djmoney.money import Money
 
+from core.lookups import array_param
 from core.services import sum_exact
 
 from ..models import BookedEntry, ContraEntry, InboundLine, SoLine
@@ -225,7 +226,11 @@ def _journal_shrink_postgresql(gone: list, kept: list) -> None:
                   AND entry_type = %s AND NOT posted
             ) AS e
             """,
-            [[k[0] for k in pairs], [k[1] for k in pairs], EntryType.CONTRA.value],
+            [
+                array_param([k[0] for k in pairs]),
+                array_param([k[1] for k in pairs]),
+                EntryType.CONTRA.value,
+            ],
         )
         found = cursor.fetchall()
         removed = [pk for line, rord, pk in found if (line, rord) not in new_amount]
@@ -233,12 +238,17 @@ def _journal_shrink_postgresql(gone: list, kept: list) -> None:
             (pk, new_amount[(line, rord)]) for line, rord, pk in found if (line, rord) in new_amount
         ]
         if removed:
-            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [removed])
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [array_param(removed)]
+            )
         if changed:
             cursor.execute(
                 f"UPDATE {table} AS j SET amount = v.amount "
                 f"FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, amount) WHERE j.id = v.id",
-                [[pk for pk, _ in changed], [amount for _, amount in changed]],
+                [
+                    array_param([pk for pk, _ in changed]),
+                    array_param([amount for _, amount in changed]),
+                ],
             )
 
 

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Sum, Value
 from django.db.models.functions import Greatest
 
+from core.lookups import array_param
 from core.services import sum_exact
 
 from ..models import BookedEntry, ScheduleRow, SoLine
@@ -196,7 +197,7 @@ def _states_rows_postgresql(line_ids: list[int], open_period: int) -> list[tuple
                 GROUP BY 1, 2
             ) AS s
             """,
-            [list(line_ids), open_period],
+            [array_param(line_ids), open_period],
         )
         return cursor.fetchall()
 

@@ -7,6 +7,8 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from core.lookups import array_param
+
 from ..models import InboundLine, SoLine
 from ..models.choices import LineStatus
 from .allocation import ALLOCATION_FIELDS, contract_allocate
@@ -202,8 +204,8 @@ def _mark_collected(batch: BatchContext, *, now) -> None:
                 LineStatus.COLLECTED.value,
                 now,
                 batch.run.pk,
-                batch.collected,
-                [so.pk if so is not None else None for so in batch.collected_so],
+                array_param(batch.collected),
+                array_param([so.pk if so is not None else None for so in batch.collected_so]),
             ],
         )
 
