@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from ..models import InboundBatch, InboundLine, JournalEntry, SoLine, ValidationRule
 from ..models.choices import Account, LineStatus, TranType
-from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR
+from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR, SCHEDULE, STORED
 from ..models.periods import period_label
 from ..selectors import open_period_id
 from ..services.collection import SYSTEM_ERROR
@@ -70,25 +70,33 @@ class RecentBatchFilter(admin.SimpleListFilter):
         return queryset
 
 
-# The distinct periods of the journal, newest first, one index probe each on the
-# ``journal_period`` index (a loose index scan): a DISTINCT would read every entry.
+# The distinct periods of one table of the journal, newest first, one index probe each (a
+# loose index scan): a DISTINCT would read every entry. Run on each table the journal view
+# reads, through its own index: ``journal_period`` for the stored entries and
+# ``schedule_entry_period`` for the rows that book an entry (PostgreSQL does not take the
+# view's max() from the indexes of its branches: it read every entry, 250 ms at 20,000).
 DISTINCT_PERIODS = """
 WITH RECURSIVE p(period) AS (
-    SELECT max(period) FROM {table}
+    SELECT max(period) FROM {table} WHERE {where}
     UNION ALL
-    SELECT (SELECT max(period) FROM {table} WHERE period < p.period) FROM p
+    SELECT (SELECT max(period) FROM {table} WHERE {where} AND period < p.period) FROM p
     WHERE p.period IS NOT NULL
 )
 SELECT period FROM p WHERE period IS NOT NULL LIMIT %s
 """
+JOURNAL_TABLES = ((STORED, "TRUE"), (SCHEDULE, "entry IS NOT NULL"))
 
 
 def journal_periods(limit: int = 60) -> list[int]:
+    """The periods that have journal entries, newest first (at most ``limit``)."""
     connection = connections[JournalEntry.objects.db]
-    table = connection.ops.quote_name(JournalEntry._meta.db_table)
+    periods: set[int] = set()
     with connection.cursor() as cursor:
-        cursor.execute(DISTINCT_PERIODS.format(table=table), [limit])
-        return [row[0] for row in cursor.fetchall()]
+        for table, where in JOURNAL_TABLES:
+            sql = DISTINCT_PERIODS.format(table=connection.ops.quote_name(table), where=where)
+            cursor.execute(sql, [limit])
+            periods.update(row[0] for row in cursor.fetchall())
+    return sorted(periods, reverse=True)[:limit]
 
 
 class PeriodFilter(admin.SimpleListFilter):
