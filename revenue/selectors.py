@@ -164,7 +164,7 @@ def journal_export_rows(entries=None) -> Iterator[list]:
 def _sides_sorted(sides: list) -> list[list]:
     """The side rows of one (period, line, inbound line, entry type) by ACCOUNT, DR, CR, the
     rest of the row breaking ties."""
-    return [row for *_, row in sorted(sides, key=lambda s: (s[0], s[1], s[2], s[3]))]
+    return [row for *_, row in sorted(sides)]
 
 
 def schedule_export_rows(*, raw: bool = False) -> Iterator[list]:

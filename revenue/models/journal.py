@@ -22,15 +22,12 @@ held amount out of that period and into the next by two held rows without entrie
 so every entry stays in the period it was booked in.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from djmoney.models.fields import MoneyField
 
 from .choices import Account, EntryType
-from .ledger import SoLine
-
-MONEY = {"max_digits": 18, "decimal_places": 2, "default_currency": settings.DEFAULT_CURRENCY}
+from .ledger import MONEY, SoLine
 
 # the accounts of a revenue release or its reversal (S5): most of the journal
 RELEASE_ACCOUNTS = (Account.CONTRACT_LIABILITY, Account.REVENUE)
