@@ -8,6 +8,7 @@ with the list as one array, the same plan and index; elsewhere it is ``__in``.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Field, ForeignObject, Lookup
@@ -16,17 +17,29 @@ from django.db.models.lookups import In
 
 def array_param(values) -> list | str:
     """An array parameter for ``%s::type[]`` on PostgreSQL: the array's text when every
-    value is an int, a Decimal or None, else the list as it is. psycopg's client-side
-    binding (Django's default) quotes a list element by element, testing each with a regular
-    expression: 2,000 ids take 2.7 ms that way and 0.3 ms joined here (a collection batch
-    sends dozens of such arrays). The text is what the list would become: ``{1,2,NULL}``."""
+    value is an int, a Decimal, a string, a date, a datetime, a bool or None, else the list
+    as it is. psycopg's client-side binding (Django's default) quotes a list element by
+    element, testing each with a regular expression: 2,000 ids take 2.7 ms that way and
+    0.3 ms joined here (a collection batch sends dozens of such arrays). The text is what
+    the list would become: ``{1,"a \\"b\\"",t,2026-12-07,NULL}``; strings are always
+    quoted (an empty string or the word NULL stays a string)."""
     parts = []
     for value in values:
         kind = type(value)
-        if kind is int or kind is Decimal:  # not bool: t / f, left to psycopg
+        if kind is int or kind is Decimal:
             parts.append(str(value))
+        elif kind is str:
+            if "\x00" in value:  # PostgreSQL's text refuses it: psycopg says so, in its words
+                return values if isinstance(values, list) else list(values)
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
         elif value is None:
             parts.append("NULL")
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        elif kind is date:
+            parts.append(value.isoformat())
+        elif kind is datetime and value.tzinfo is not None:
+            parts.append('"' + value.isoformat() + '"')
         else:
             return values if isinstance(values, list) else list(values)
     return "{" + ",".join(parts) + "}"
