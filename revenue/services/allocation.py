@@ -23,6 +23,28 @@ from ..models import SoLine
 from .splits import from_minor, round_share, term_months, to_minor
 
 ALLOCATION_FIELDS = ("ext_ssp", "allocated", "carve")
+# what A2–A4 read and write of a line (attribute names): the other lines of a contract a
+# batch changed are read with these columns only
+ALLOCATION_COLUMNS = (
+    "id",
+    "so_line_id",
+    "contract_id",
+    "return_flag",
+    "ssp_pct",
+    "ssp_price",
+    "quantity",
+    "reduced_qty_months",
+    "start_date",
+    "end_date",
+    "ext_lst_prc",
+    "ext_lst_prc_currency",
+    "reduced_lst_prc",
+    "ext_sll_prc",
+    "ext_sll_prc_currency",
+    "rord_sll_prc",
+    "cmr_sll_prc",
+    *(f"{name}{suffix}" for name in ALLOCATION_FIELDS for suffix in ("", "_currency")),
+)
 
 
 def _quantum(currency: str) -> Decimal:
@@ -78,7 +100,8 @@ def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
         if ssp is None:
             results[id(line)] = (None, None, None)
         else:
-            pools[line.currency].append((line, ssp, line.net_sll_prc))
+            net = _amount(line, "ext_sll_prc") + line.rord_sll_prc + line.cmr_sll_prc  # N
+            pools[line.currency].append((line, ssp, net))
     for currency, pool in pools.items():
         exponent = currency_exponent(currency)
         total_ssp = sum(to_minor(ssp, exponent) for _, ssp, _ in pool)

@@ -11,7 +11,7 @@ from core.lookups import array_param
 
 from ..models import InboundLine, SoLine
 from ..models.choices import LineStatus
-from .allocation import ALLOCATION_FIELDS, contract_allocate
+from .allocation import ALLOCATION_COLUMNS, ALLOCATION_FIELDS, contract_allocate
 from .bulk import instances_update
 from .handlers import HANDLERS, BatchContext
 from .handlers.checks import line_behind, line_booked_before
@@ -134,9 +134,8 @@ def _allocate(batch: BatchContext) -> None:
         if so.contract_id in batch.touched:
             members.setdefault(so.contract_id, []).append(so)
     others = SoLine.objects.filter(contract_id__any=batch.touched).exclude(pk__any=known)
-    for so in so_lines_read(others):
+    for so in so_lines_read(others, columns=ALLOCATION_COLUMNS):  # A4 reads no more
         members.setdefault(so.contract_id, []).append(so)
-        batch.so_lines[so.so_line_id] = so
     for lines in members.values():
         for so in contract_allocate(lines):
             if so.pk:

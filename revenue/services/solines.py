@@ -68,14 +68,15 @@ def _instance(values: dict, *, loaded_from: str | None = None) -> SoLine:
     return so
 
 
-def so_lines_read(queryset) -> list[SoLine]:
+def so_lines_read(queryset, *, columns: tuple[str, ...] | None = None) -> list[SoLine]:
     """The SO lines of ``queryset`` as model instances, built from one ``values_list`` of
     their concrete columns without the model constructor (collection reads tens of
     thousands per minute; the constructor sets each field through its descriptor, a
     MoneyField's parsing its amount). What ``from_db`` gives: every column loaded, money
     amounts kept as the database's Decimals (the money descriptor makes the Money on
-    first read)."""
-    names = [f.attname for f in SoLine._meta.concrete_fields]
+    first read). ``columns`` (attribute names, the id among them): only those, the others
+    deferred as ``only()`` leaves them (read from the database if ever asked for)."""
+    names = list(columns) if columns else [f.attname for f in SoLine._meta.concrete_fields]
     alias = queryset.db
     return [
         _instance(dict(zip(names, row, strict=True)), loaded_from=alias)

@@ -1,9 +1,12 @@
 """A1–A4: revenue contracts, Ext SSP, allocation and carve, through the commands."""
 
+import re
 from datetime import date
 from fractions import Fraction
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from revenue.models import RevenueContract, SoLine
 from revenue.services.splits import term_months
@@ -209,3 +212,27 @@ def test_a4_allocation_follows_new_lines_updates_rords_and_returns(ledger):
     esp = {line: D(row["EXT_SLL_PRC"]) for line, row in lines(ledger).items()}
     assert esp == {"K-1": D(350), "K-2": D(150), "K-3": D(100)}
     assert sum(D(values[1]) for values in allocation(ledger).values()) == D(600)
+
+
+def test_a4_reads_the_other_lines_of_a_changed_contract_once_with_what_it_needs(ledger):
+    """A4: a batch that changes one line of a contract reads the contract's other lines in
+    one query, with the columns A2–A3 read and write only, and never one line at a time
+    (a column it left out, read later, would cost a query per line)."""
+    ledger.cmd("revenue_period", "open", "202601")
+    book(ledger, *(so(f"K-{i}", 100 * i, elp=100 * i, ssp_pct=50) for i in range(1, 7)))
+    with CaptureQueriesContext(connection) as queries:
+        book(ledger, so("K-7", 700, elp=700, ssp_pct=50))
+    so_reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "revenue_soline"' in q["sql"]
+    ]
+    others = [sql for sql in so_reads if '"revenue_soline"."contract_id"' in sql.split("WHERE")[1]]
+    assert len(others) == 1
+    assert '"revenue_soline"."customer"' not in others[0]
+    assert '"revenue_soline"."ext_ssp"' in others[0]
+    assert not [sql for sql in so_reads if re.search(r'WHERE "revenue_soline"."id" = \d', sql)]
+    # every line reallocated: Σ ESP 2,800 over SSP 50 % of each list price (A3)
+    assert {line: values[1] for line, values in allocation(ledger).items()} == {
+        f"K-{i}": f"{100 * i}.00" for i in range(1, 8)
+    }
