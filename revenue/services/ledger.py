@@ -166,17 +166,19 @@ def states_load(*, line_ids: list[int], open_period: int) -> dict[int, LineState
     if not line_ids:
         return states
     if connection.vendor == "postgresql":
+        # numeric sums of numeric(18, 2): exact, with their two places, as they come
         rows = _states_rows_postgresql(line_ids, open_period)
     else:
-        rows = (
-            ScheduleRow.objects.filter(line_id__in=line_ids)
+        rows = [
+            (line_id, period, source, sum_exact(total))
+            for line_id, period, source, total in ScheduleRow.objects.filter(line_id__in=line_ids)
             .annotate(bucket=Greatest("period", Value(open_period)))
             .values_list("line_id", "bucket", "source")
             .annotate(total=Sum("amount"))
             .order_by()
-        )
-    for line_id, period, source, total in rows:
-        states[line_id].add(period, source, sum_exact(total))
+        ]
+    for line_id, period, source, total in rows:  # one row per line, bucket and source
+        states[line_id].amounts[period, source] = total
     return states
 
 
