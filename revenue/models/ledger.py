@@ -122,8 +122,13 @@ class SoLine(models.Model):
 
     @property
     def net_sll_prc(self) -> Decimal:
-        """N: what the line still sells after RORDs and CM-Rs (its schedule's total)."""
-        return self.ext_sll_prc.amount + self.rord_sll_prc + self.cmr_sll_prc
+        """N: what the line still sells after RORDs and CM-Rs (its schedule's total). The
+        amount as stored, like ``currency``: no Money built for it (A4 reads every line of
+        each contract a batch changes)."""
+        amount = self.__dict__.get("ext_sll_prc")
+        if type(amount) is not Decimal:
+            amount = self.ext_sll_prc.amount
+        return amount + self.rord_sll_prc + self.cmr_sll_prc
 
     @property
     def is_returned(self) -> bool:

@@ -100,8 +100,7 @@ def contract_allocate(lines: Iterable[SoLine]) -> list[SoLine]:
         if ssp is None:
             results[id(line)] = (None, None, None)
         else:
-            net = _amount(line, "ext_sll_prc") + line.rord_sll_prc + line.cmr_sll_prc  # N
-            pools[line.currency].append((line, ssp, net))
+            pools[line.currency].append((line, ssp, line.net_sll_prc))
     for currency, pool in pools.items():
         exponent = currency_exponent(currency)
         total_ssp = sum(to_minor(ssp, exponent) for _, ssp, _ in pool)
