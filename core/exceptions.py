@@ -1,8 +1,37 @@
-"""Refusals of business rules: they carry the rule ID, the field and the facts."""
+"""Refusals of business rules: they carry the rule ID, the field and the facts.
+
+``Refusal`` is the one shape of a "no" in every app: what a service raises
+(``BusinessRuleRefused`` carries one), what stops a staged revenue line (stored on the line
+as ``Refusal.as_dict()``), what a page shows next to a field.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    """Why a rule says no: ``rule`` the spec's ID (for code, tests, logs and API error
+    codes), ``field`` the field or column at fault ("" for the whole record), ``message``
+    the sentence a user reads, ``code`` a code an accountant looks up (revenue's validation
+    codes such as RPRO-00353; "" where there is none)."""
+
+    rule: str
+    message: str
+    field: str = ""
+    code: str = ""
+
+    @classmethod
+    def stop(cls, *, code: str, rule: str, field: str = "", detail: str) -> Refusal:
+        """A coded refusal's usual message: "CODE (RULE): detail"."""
+        return cls(code=code, rule=rule, field=field, message=f"{code} ({rule}): {detail}")
+
+    def as_dict(self) -> dict[str, str]:
+        """As stored on a staged line (``errors``, ``parse_errors``): code, rule, field,
+        message."""
+        return {"code": self.code, "rule": self.rule, "field": self.field, "message": self.message}
 
 
 class BusinessRuleRefused(Exception):
@@ -21,6 +50,14 @@ class BusinessRuleRefused(Exception):
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.message}"
+
+    @property
+    def refusal(self) -> Refusal:
+        return Refusal(rule=self.rule, message=self.message, field=self.field or "")
+
+    @classmethod
+    def of(cls, refusal: Refusal, **facts: Any) -> BusinessRuleRefused:
+        return cls(rule=refusal.rule, message=refusal.message, field=refusal.field or None, **facts)
 
 
 class BusinessRulesRefused(BusinessRuleRefused):

@@ -6,6 +6,60 @@ from django.db import models
 from django.utils import timezone
 
 
+class AuditAction(models.TextChoices):
+    """What an audit event records (O8): a typed name instead of free text. The values are
+    the words stored before the type existed, so older events read the same; the labels are
+    what the history panels show."""
+
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    DELETED = "deleted", "Deleted"
+    # document transitions: the FSM method's name
+    ACTIVATE = "activate", "Activated"
+    DEACTIVATE = "deactivate", "Deactivated (back to Draft)"
+    FULFIL = "fulfil", "Fulfilled"
+    FULFILLED_IN_PART = "fulfilled in part", "Fulfilled in part"
+    POST = "post", "Posted"
+    ISSUE = "issue", "Issued"
+    VOID = "void", "Voided"
+    SUBMIT = "submit", "Submitted"
+    APPROVE = "approve", "Approved"
+    CLOSE = "close", "Closed"
+    CANCEL = "cancel", "Canceled"
+    SUCCEED = "succeed", "Marked refunded"
+    FAIL = "fail", "Marked failed"
+    RETRY = "retry", "Retried"
+    # orders, reductions and returns
+    PRODUCT_ADDED = "product added", "Product added"
+    PRODUCT_CHANGED = "product changed", "Product changed"
+    PRODUCTS_ADDED = "products added", "Products added"
+    PRODUCT_DELETED = "product deleted", "Product deleted"
+    REDUCTION_CREATED = "reduction created", "Reduction created"
+    REDUCTION_ACTIVATED = "reduction activated", "Reduction activated"
+    REDUCTION_DEACTIVATED = "reduction deactivated", "Reduction deactivated"
+    LINE_CANCELED = "line canceled", "Return line canceled"
+    ITEMS_RETURNED = "items returned", "Items returned"
+    SIMPLE_RETURN = "simple return", "Simple return"
+    SIMPLE_CANCEL = "simple cancel", "Simple cancel"
+    ENSURED = "ensured", "Refund prepared"
+    STARTED = "started", "Started"
+    FINISHED = "finished", "Finished"
+    # revenue
+    STAGE = "stage", "Staged"
+    EDIT = "edit", "Edited"
+    REVIEW = "review", "Review completed"
+    DELETE = "delete", "Deleted from staging"
+    WITHDRAW = "withdraw", "Withdrawn"
+    HOLD = "hold", "Put on hold"
+    RELEASE = "release", "Released from hold"
+    CHANGE_REVENUE_DATES = "change revenue dates", "Revenue dates changed"
+    OPEN = "open", "Opened"
+    CLOSE_BLOCKED = "close_blocked", "Close blocked"
+    ENABLE = "enable", "Enabled"
+    DISABLE = "disable", "Disabled"
+    SET = "set", "Set"
+
+
 class AuditEvent(models.Model):
     """One thing that happened to one document (O8): who, when, what, from, to, why.
 
@@ -16,7 +70,7 @@ class AuditEvent(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField("document", max_length=200)
-    action = models.CharField(max_length=50)
+    action = models.CharField(max_length=50, choices=AuditAction.choices)
     from_state = models.CharField(max_length=30, blank=True)
     to_state = models.CharField(max_length=30, blank=True)
     actor = models.ForeignKey(
@@ -35,7 +89,7 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         arrow = f" {self.from_state} → {self.to_state}" if self.to_state else ""
-        return f"{self.object_repr}: {self.action}{arrow} by {self.actor_label}"
+        return f"{self.object_repr}: {self.get_action_display()}{arrow} by {self.actor_label}"
 
 
 class DocumentSequence(models.Model):

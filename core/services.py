@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.contenttypes.models import ContentType
@@ -10,24 +11,30 @@ from django.db import connection, models, transaction
 from djmoney.money import Money
 from moneyed import get_currency
 
-from .models import AuditEvent, DocumentSequence
+from .models import AuditAction, AuditEvent, DocumentSequence
+
+# the events a dry run records (core.lifecycle.transition_dry_run), None when not recording
+AUDIT_RECORDING: ContextVar[list | None] = ContextVar("audit_recording", default=None)
 
 
 def audit_record(
     *,
     document: models.Model,
     actor,
-    action: str,
+    action: AuditAction | str,
     from_state: str = "",
     to_state: str = "",
     comment: str = "",
     data: dict | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
-    """O8: append one audit event for ``document``. ``actor`` None means a system job."""
+    """O8: append one audit event for ``document``. ``actor`` None means a system job.
+    ``action`` is an ``AuditAction`` (its value is accepted too; any other word is a
+    programming error: ``ValueError``)."""
+    action = AuditAction(action)
     user = actor if getattr(actor, "pk", None) else None
     label = actor_label or (user.get_username() if user else "system")
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         content_type=ContentType.objects.get_for_model(document, for_concrete_model=False),
         object_id=str(document.pk),
         object_repr=str(document)[:200],
@@ -39,6 +46,10 @@ def audit_record(
         comment=comment or "",
         data=data or {},
     )
+    recording = AUDIT_RECORDING.get()
+    if recording is not None:
+        recording.append(event)
+    return event
 
 
 def sequence_next(*, name: str) -> int:
@@ -100,21 +111,3 @@ def sum_exact(value, *, places: int = 2) -> Decimal:
     if value is None:
         return Decimal(0)
     return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def transition_audited(*, document, name: str, user, comment: str = "", data=None):
-    """Run django-fsm transition ``name`` on a locked ``document`` (its body stamps who:
-    ``by``), save it and record the audit event from → to (O8, T15)."""
-    before = document.status
-    getattr(document, name)(by=user if getattr(user, "pk", None) else None)
-    document.save()
-    audit_record(
-        document=document,
-        actor=user,
-        action=name,
-        from_state=before,
-        to_state=document.status,
-        comment=comment,
-        data=data,
-    )
-    return document

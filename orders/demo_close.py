@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from core.lifecycle import document_clean, document_transition
+from core.models import AuditAction
 from core.services import audit_record, sequence_next
 from revenue.models import CollectionRun, SoLine
 from revenue.services.collection import collection_collect
@@ -28,7 +30,7 @@ from .demo import DEMO_TODAY, demo_today
 from .demo_billing import _demo_order, _item, _reduce
 from .models import Invoice, Order
 from .services.billing import _due_lines, billing_schedule_refresh
-from .services.credit_memos import document_clean, document_totals, document_transition
+from .services.credit_memos import document_totals
 
 CUT_OVER = "keyed in by hand during the billing cut-over: its INV line was never staged"
 HELD = "Demo: Globex disputes its analytics usage"
@@ -56,8 +58,10 @@ def _hand_keyed_invoice(order: Order, sku: str) -> Invoice | None:
     invoice.save()
     line.invoice = invoice
     line.save()
-    audit_record(document=invoice, actor=None, action="created", to_state=invoice.status)
-    invoice = document_transition(invoice, "post", None, comment=CUT_OVER)
+    audit_record(document=invoice, actor=None, action=AuditAction.CREATED, to_state=invoice.status)
+    invoice = document_transition(
+        document=invoice, name="post", user=None, reason=CUT_OVER, rule="B5", noun="invoices"
+    )
     billing_schedule_refresh(order=order)
     return invoice
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from djmoney.money import Money
 
-from core.models import AuditEvent, DocumentSequence
+from core.models import AuditAction, AuditEvent, DocumentSequence
 from orders.models import (
     Account,
     BillingFrequency,
@@ -131,7 +131,7 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     content_type = factory.LazyFunction(lambda: ContentType.objects.get_for_model(Order))
     object_id = "1"
     object_repr = "ORD-000001"
-    action = "note"
+    action = AuditAction.CHANGED
     actor_label = "system"
 
 

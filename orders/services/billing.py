@@ -20,6 +20,8 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
+from core.lifecycle import actor_of, document_clean, document_transition, transition_check
+from core.models import AuditAction
 from core.services import audit_record, money_round, sequence_next
 
 from ..models import (
@@ -45,14 +47,10 @@ from .billing_periods import (
 )
 from .billing_runs import billing_run_begin, billing_run_release, billing_runs_interrupted_close
 from .credit_memos import (
-    _actor,
-    check_transition,
     credit_memo_for_reduction,
     credit_memo_issue,
     credit_memo_void,
-    document_clean,
     document_totals,
-    document_transition,
     void_blockers_check,
 )
 from .emission import emission_invoice_posted, emission_withdraw
@@ -80,7 +78,15 @@ __all__ = [
 
 
 def _post(invoice: Invoice, user, comment: str) -> Invoice:
-    invoice = document_transition(invoice, "post", user, comment=comment)
+    invoice = document_transition(  # the user's right was checked by invoice_post, or the
+        document=invoice,  # invoice comes from a billing run or a return's fees
+        name="post",
+        user=user,
+        reason=comment,
+        rule="B5",
+        noun="invoices",
+        check_permission=False,
+    )
     # B5: the INV lines are staged in the same transaction as the posting
     invoice.revenue_batch_id = emission_invoice_posted(invoice=invoice, user=user)
     invoice.save(update_fields=["revenue_batch_id"])
@@ -91,7 +97,7 @@ def invoice_post(*, invoice: Invoice, user, comment: str = "") -> Invoice:
     """B5: post a draft invoice; its lines go to revenue as INV lines."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        check_transition(invoice, "post", user, rule="B5", noun="invoices")
+        transition_check(document=invoice, name="post", user=user, rule="B5", noun="invoices")
         if not invoice.lines.filter(is_void=False).exists():
             raise BusinessRuleRefused(
                 rule="B5", field="lines", message=f"{invoice} has no lines to post"
@@ -107,7 +113,7 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
         # the order first, as billing and reductions lock it first: no deadlock
         order = Order.objects.select_for_update().get(pk=invoice.order_id)
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        check_transition(invoice, "void", user, rule="B5", noun="invoices")
+        transition_check(document=invoice, name="void", user=user, rule="B5", noun="invoices")
         void_blockers_check(invoice, rule="B5")
         # lock its lines first: a credit memo being made for them waits, or is seen
         list(InvoiceLine.objects.select_for_update().filter(invoice=invoice).order_by("pk"))
@@ -136,7 +142,13 @@ def invoice_void(*, invoice: Invoice, user, comment: str = "") -> Invoice:
         voided = invoice.lines.filter(is_void=False).update(is_void=True)
         billing_schedule_refresh(order=order)
         return document_transition(
-            invoice, "void", user, comment=comment, data={"lines voided": voided}
+            document=invoice,
+            name="void",
+            user=user,
+            reason=comment,
+            rule="B5",
+            noun="invoices",
+            data={"lines voided": voided},
         )
 
 
@@ -294,7 +306,9 @@ def invoice_create_posted(
     data = {"lines": len(lines)}
     if run is not None:
         data.update(billing_run=run.pk, run_date=run.run_date.isoformat())
-    audit_record(document=invoice, actor=user, action="created", to_state=invoice.status, data=data)
+    audit_record(
+        document=invoice, actor=user, action=AuditAction.CREATED, to_state=invoice.status, data=data
+    )
     return _post(invoice, user, comment=comment)
 
 
@@ -316,9 +330,12 @@ def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None)
     billed are unique per product and period, so running twice bills nothing twice.
     An order that cannot be billed is counted as refused, with why, and the run goes on."""
     billing_runs_interrupted_close()
-    run = billing_run_begin(run_date=run_date, trigger=trigger, started_by=_actor(user))
+    run = billing_run_begin(run_date=run_date, trigger=trigger, started_by=actor_of(user))
     audit_record(
-        document=run, actor=user, action="started", data={"run_date": run_date.isoformat()}
+        document=run,
+        actor=user,
+        action=AuditAction.STARTED,
+        data={"run_date": run_date.isoformat()},
     )
     try:
         for order_id in _order_ids(orders, run_date):
@@ -348,7 +365,7 @@ def billing_run_execute(*, run_date: date, trigger: str, user=None, orders=None)
         audit_record(
             document=run,
             actor=user,
-            action="finished",
+            action=AuditAction.FINISHED,
             to_state=run.status,
             data={
                 "orders": run.orders_seen,

@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.lifecycle import document_clean, document_transition, transition_check
+from core.models import AuditAction
 from core.services import audit_record, money_round, sequence_next
 
 from ..models import (
@@ -54,50 +55,8 @@ def void_blockers_check(document, *, rule: str) -> None:
         )
 
 
-def _actor(user):
-    return user if getattr(user, "pk", None) else None
-
-
-def check_transition(document, name: str, user, *, rule: str, noun: str) -> None:
-    """The FSM allows ``name`` from the document's status, and ``user`` (when there is
-    one: jobs run without) holds the transition's permission."""
-    method = getattr(document, name)
-    if not can_proceed(method):
-        raise BusinessRuleRefused(
-            rule=rule,
-            field="status",
-            message=f"{name} is not allowed: {document} is {document.get_status_display()}",
-        )
-    if user is not None and not has_transition_perm(method, user):
-        raise BusinessRuleRefused(
-            rule=rule, field="status", message=f"you do not have the permission to {name} {noun}"
-        )
-
-
-def document_clean(document) -> None:
-    """``full_clean`` of a billing document built by the services: its values are checked;
-    the related rows (account, order, run: read under lock) and its number (from a locked
-    sequence, unique in the database) are not looked up again, one query each."""
-    related = [f.name for f in document._meta.concrete_fields if f.is_relation]
-    document.full_clean(exclude=["status", *related], validate_unique=False)
-
-
-def document_transition(document, name: str, user, *, comment: str = "", data=None):
-    """Run FSM transition ``name`` on a locked document, save it, audit it."""
-    from_state = document.status
-    getattr(document, name)(by=_actor(user))
-    document_clean(document)
-    document.save()
-    audit_record(
-        document=document,
-        actor=user,
-        action=name,
-        from_state=from_state,
-        to_state=document.status,
-        comment=comment,
-        data=data,
-    )
-    return document
+def credit_memo_transition_check(memo: CreditMemo, name: str, user, **options) -> None:
+    transition_check(document=memo, name=name, user=user, rule="B6", noun="credit memos", **options)
 
 
 def document_totals(document, lines, currency: str) -> None:
@@ -163,7 +122,15 @@ def _b7_check(memo: CreditMemo) -> None:
 
 def _issue(memo: CreditMemo, user, comment: str) -> CreditMemo:
     _b7_check(memo)
-    memo = document_transition(memo, "issue", user, comment=comment)
+    memo = document_transition(  # the user's right was checked by credit_memo_issue, or
+        document=memo,  # the memo follows from a reduction, cancellation or return
+        name="issue",
+        user=user,
+        reason=comment,
+        rule="B6",
+        noun="credit memos",
+        check_permission=False,
+    )
     memo.revenue_batch_id = emission_credit_memo_issued(credit_memo=memo, user=user)
     memo.save(update_fields=["revenue_batch_id"])
     return memo
@@ -173,7 +140,7 @@ def credit_memo_issue(*, credit_memo: CreditMemo, user, comment: str = "") -> Cr
     """B6: issue a draft credit memo and stage its CM-RO / CM-R lines; B7 re-checked."""
     with transaction.atomic():
         memo = CreditMemo.objects.select_for_update().get(pk=credit_memo.pk)
-        check_transition(memo, "issue", user, rule="B6", noun="credit memos")
+        credit_memo_transition_check(memo, "issue", user)
         if not memo.lines.filter(is_void=False).exists():
             raise BusinessRuleRefused(
                 rule="B6", field="lines", message=f"{memo} has no lines to issue"
@@ -191,9 +158,7 @@ def credit_memo_void(
     user's right to do that was checked there, like issuing it needed no extra right."""
     with transaction.atomic():
         memo = CreditMemo.objects.select_for_update().get(pk=credit_memo.pk)
-        check_transition(
-            memo, "void", None if as_consequence else user, rule="B6", noun="credit memos"
-        )
+        credit_memo_transition_check(memo, "void", user, check_permission=not as_consequence)
         void_blockers_check(memo, rule="B6")
         emission_withdraw(
             batch_id=memo.revenue_batch_id,
@@ -205,7 +170,14 @@ def credit_memo_void(
         memo.revenue_batch_id = None
         voided = memo.lines.filter(is_void=False).update(is_void=True)
         return document_transition(
-            memo, "void", user, comment=comment, data={"lines voided": voided}
+            document=memo,
+            name="void",
+            user=user,
+            reason=comment,
+            rule="B6",
+            noun="credit memos",
+            data={"lines voided": voided},
+            check_permission=not as_consequence,
         )
 
 
@@ -324,7 +296,7 @@ def credit_memo_create_issued(
     audit_record(
         document=memo,
         actor=user,
-        action="created",
+        action=AuditAction.CREATED,
         to_state=memo.status,
         data={"source_order": source_order.number, "lines": len(lines)},
     )

@@ -9,9 +9,11 @@ from django.db.models import Max
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.models import AuditAction
 from core.services import audit_record, money_round
 
 from ..models import Order, OrderItem, OrderKind, PriceBookEntry, RevenueMethod
+from .totals import order_totals_refresh
 
 ZERO = Decimal("0")
 
@@ -153,8 +155,6 @@ def _apply_derived_fields(*, order: Order, item: OrderItem) -> None:
 
 def order_item_save(*, item: OrderItem, user, comment: str = "") -> OrderItem:
     """O2, O4, O7: check, price and save one order product of a draft order."""
-    from .orders import order_totals_refresh
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=item.order_id)
         item.order = order
@@ -171,7 +171,7 @@ def order_item_save(*, item: OrderItem, user, comment: str = "") -> OrderItem:
         audit_record(
             document=order,
             actor=user,
-            action="product added" if is_new else "product changed",
+            action=AuditAction.PRODUCT_ADDED if is_new else AuditAction.PRODUCT_CHANGED,
             comment=comment,
             data={
                 "line": item.line_number,
@@ -187,8 +187,6 @@ def order_item_save(*, item: OrderItem, user, comment: str = "") -> OrderItem:
 
 def order_item_delete(*, item: OrderItem, user) -> None:
     """O4: order products are deleted only while the order is Draft."""
-    from .orders import order_totals_refresh
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=item.order_id)
         if not order.is_draft:
@@ -200,5 +198,5 @@ def order_item_delete(*, item: OrderItem, user) -> None:
             )
         data = {"line": item.line_number, "product": item.product.sku}
         item.delete()
-        audit_record(document=order, actor=user, action="product deleted", data=data)
+        audit_record(document=order, actor=user, action=AuditAction.PRODUCT_DELETED, data=data)
         order_totals_refresh(order=order)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django_fsm import can_proceed, has_transition_perm
-from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.lifecycle import document_transition, transition_check
+from core.models import AuditAction
 from core.services import audit_record, sequence_next
 
 from ..models import Order, OrderItem, OrderKind, OrderStatus
+from .billing import billing_schedule_refresh
 from .deactivation import DEACTIVATION_BLOCKERS
 from .emission import emission_order_activated, emission_withdraw
 from .items import order_item_problems
@@ -39,28 +40,6 @@ def _lock(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-def order_totals_refresh(*, order: Order) -> Order:
-    """Net, tax and gross of an order from its products (Money sums refuse mixed currencies)."""
-    currency = str(order.currency)
-    net = Money(0, currency)
-    tax = Money(0, currency)
-    for total, tax_amount, total_cur, tax_cur in order.items.values_list(
-        "total", "tax_amount", "total_currency", "tax_amount_currency"
-    ):
-        net += Money(total, total_cur)
-        tax += Money(tax_amount, tax_cur)
-    order.net_total, order.tax_total, order.gross_total = net, tax, net + tax
-    Order.objects.filter(pk=order.pk).update(
-        net_total=net.amount,
-        net_total_currency=currency,
-        tax_total=tax.amount,
-        tax_total_currency=currency,
-        gross_total=(net + tax).amount,
-        gross_total_currency=currency,
-    )
-    return order
-
-
 def order_save(*, order: Order, user, comment: str = "") -> Order:
     """Create (O1: always Draft, numbered) or update an order header (O3)."""
     with transaction.atomic():
@@ -77,7 +56,11 @@ def order_save(*, order: Order, user, comment: str = "") -> Order:
             order.full_clean(exclude=["status"])  # protected FSM field (O1)
             order.save()
             audit_record(
-                document=order, actor=user, action="created", to_state=order.status, comment=comment
+                document=order,
+                actor=user,
+                action=AuditAction.CREATED,
+                to_state=order.status,
+                comment=comment,
             )
             return order
 
@@ -122,7 +105,7 @@ def order_save(*, order: Order, user, comment: str = "") -> Order:
         audit_record(
             document=order,
             actor=user,
-            action="changed",
+            action=AuditAction.CHANGED,
             comment=comment,
             data={f.removesuffix("_id"): str(getattr(order, f)) for f in changed},
         )
@@ -140,58 +123,29 @@ def order_delete(*, order: Order, user) -> None:
                 message=f"{current} is {current.get_status_display()}: only Draft orders "
                 "can be deleted",
             )
-        audit_record(document=current, actor=user, action="deleted")
+        audit_record(document=current, actor=user, action=AuditAction.DELETED)
         current.delete()
 
 
 def _check_transition(order: Order, name: str, user) -> None:
-    method = getattr(order, name)
-    if not can_proceed(method, check_conditions=False):
-        raise BusinessRuleRefused(
-            rule="O1",
-            field="status",
-            message=f"{name} is not allowed: {order} is {order.get_status_display()}",
-        )
-    if user is not None and not has_transition_perm(method, user):
-        raise BusinessRuleRefused(
-            rule="O1",
-            field="status",
-            message=f"you do not have the permission to {name} orders",
-        )
-    if not can_proceed(method):
-        raise BusinessRuleRefused(
-            rule="O1",
-            field="status",
-            message=f"{name} does not apply to {order.get_kind_display().lower()} orders",
-        )
+    transition_check(document=order, name=name, user=user, rule="O1", noun="orders")
 
 
 def _transition(*, order: Order, name: str, user, comment: str, data: dict | None = None):
-    """Run FSM transition ``name`` on a locked order, save, and write its audit event."""
-    from_state = order.status
-    getattr(order, name)(by=user if getattr(user, "pk", None) else None)
-    order.full_clean(exclude=["status"])  # protected FSM field (O1)
-    order.save()
-    audit_record(
-        document=order,
-        actor=user,
-        action=name,
-        from_state=from_state,
-        to_state=order.status,
-        comment=comment,
-        data=data,
+    return document_transition(
+        document=order, name=name, user=user, reason=comment, rule="O1", noun="orders", data=data
     )
-    return order
 
 
-def order_activate(*, order: Order, user, comment: str = "") -> Order:
+def standard_order_activate(*, order: Order, user, comment: str = "") -> Order:
     """O2: needs products, a price book and every product priced; changes only the status,
     activation time and user. O8: audited. O9: stages the SO lines.
-    Reduction orders and cancellations go through their own service (R7, R9)."""
+    Standard and change orders; reduction orders and cancellations have their own service
+    (R7, R9), and ``order_transition`` hands each to its own."""
     if order.kind == OrderKind.REDUCTION:
-        from .reductions import reduction_order_activate
-
-        return reduction_order_activate(reduction=order, user=user, comment=comment)
+        raise BusinessRuleRefused(
+            rule="R9", field="kind", message=f"{order} is a reduction order: activate it as one"
+        )
     with transaction.atomic():
         order = _lock(order)
         _check_transition(order, "activate", user)
@@ -229,14 +183,16 @@ def order_activate(*, order: Order, user, comment: str = "") -> Order:
         # O9: the SO lines are staged in the same transaction as the activation
         order.revenue_batch_id = emission_order_activated(order=order, user=user)
         order.save(update_fields=["revenue_batch_id"])
-        from .billing import billing_schedule_refresh  # billing imports this module
-
         billing_schedule_refresh(order=order)  # B1: the billing run now sees its periods
         return order
 
 
-def order_deactivate(*, order: Order, user, comment: str = "") -> Order:
+def standard_order_deactivate(*, order: Order, user, comment: str = "") -> Order:
     """O5: back to Draft, refused (saying why) once anything was built on the order."""
+    if order.kind == OrderKind.REDUCTION:
+        raise BusinessRuleRefused(
+            rule="R11", field="kind", message=f"{order} is a reduction order: deactivate it as one"
+        )
     with transaction.atomic():
         order = _lock(order)
         _check_transition(order, "deactivate", user)
@@ -333,7 +289,11 @@ def order_items_fulfil(
             )
         OrderItem.objects.bulk_update(items.values(), ["fulfilled_quantity"])
         audit_record(
-            document=order, actor=user, action="fulfilled in part", comment=comment, data=changes
+            document=order,
+            actor=user,
+            action=AuditAction.FULFILLED_IN_PART,
+            comment=comment,
+            data=changes,
         )
         complete = all(i.fulfilled_quantity >= i.to_fulfil_quantity for i in items.values())
         if complete:
@@ -342,24 +302,3 @@ def order_items_fulfil(
                 order=order, name="fulfil", user=user, comment="every product fulfilled"
             )
     return order
-
-
-TRANSITION_SERVICES = {
-    "activate": order_activate,
-    "deactivate": order_deactivate,
-    "fulfil": order_fulfil,
-}
-
-
-def order_transition(*, order: Order, name: str, user, comment: str = "") -> Order:
-    """Run a named transition through its service (what the admin buttons call).
-    Reduction orders and cancellations have their own services (R7, R9, R11)."""
-    services = TRANSITION_SERVICES
-    if order.kind == OrderKind.REDUCTION:
-        from .reductions import REDUCTION_TRANSITIONS
-
-        services = REDUCTION_TRANSITIONS
-    service = services.get(name)
-    if service is None:
-        raise BusinessRuleRefused(rule="O1", field="status", message=f"no transition {name!r}")
-    return service(order=order, user=user, comment=comment)

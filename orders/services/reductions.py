@@ -10,14 +10,16 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import can_proceed
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.lifecycle import document_transition, transition_check
+from core.models import AuditAction
 from core.services import audit_record
 
 from ..models import ContractAction, CreditMemo, CreditMemoStatus, Order, OrderItem, OrderKind
+from .billing import billing_schedule_refresh, credit_memo_for_reduction, credit_memo_void
 from .emission import emission_order_activated, emission_withdraw
-from .orders import _transition, order_save, order_totals_refresh
+from .orders import order_save
 from .reduction_rules import (
     ZERO,
     ItemSpec,
@@ -30,9 +32,9 @@ from .reduction_rules import (
     reduction_amount,
     reduction_permission_check,
 )
+from .totals import order_totals_refresh
 
 __all__ = [
-    "REDUCTION_TRANSITIONS",
     "ReductionLine",
     "reduction_build",
     "reduction_order_activate",
@@ -91,11 +93,11 @@ def reduction_build(
         item.save()
         lines[src.so_line_id] = {"quantity": qty_text(spec.quantity), "total": str(total)}
     order_totals_refresh(order=reduction)
-    audit_record(document=reduction, actor=user, action="products added", data=lines)
+    audit_record(document=reduction, actor=user, action=AuditAction.PRODUCTS_ADDED, data=lines)
     audit_record(
         document=original,
         actor=user,
-        action="reduction created",
+        action=AuditAction.REDUCTION_CREATED,
         comment=comment,
         data={"reduction": reduction.number, "lines": lines},
     )
@@ -163,25 +165,43 @@ def _locked_reduction(reduction: Order) -> tuple[Order, Order, dict[int, OrderIt
     return reduction, original, originals
 
 
-def _check_can(reduction: Order, name: str) -> None:
-    if not can_proceed(getattr(reduction, name), check_conditions=False):
-        raise BusinessRuleRefused(
-            rule="R9" if name == "activate" else "R11",
-            field="status",
-            message=f"{name} is not allowed: {reduction} is {reduction.get_status_display()}",
-        )
+def _rule(name: str) -> str:
+    return "R9" if name == "activate" else "R11"
+
+
+# R1: the right to activate or deactivate a reduction is *Create Reduction Orders*, checked
+# by ``reduction_permission_check`` before the kernel runs (not the orders' own rights)
+def _check_can(reduction: Order, name: str, user) -> None:
+    transition_check(
+        document=reduction,
+        name=name,
+        user=user,
+        rule=_rule(name),
+        noun="reduction orders",
+        check_permission=False,
+    )
+
+
+def _transition(*, order: Order, name: str, user, comment: str) -> Order:
+    return document_transition(
+        document=order,
+        name=name,
+        user=user,
+        reason=comment,
+        rule=_rule(name),
+        noun="reduction orders",
+        check_permission=False,
+    )
 
 
 def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Order:
     """R7, R9 (C2, C4, C5 for cancellations): recheck availability under the row locks,
     lower the original products' available quantities, activate, stage the RORD lines and
     credit the billed part."""
-    from .billing import billing_schedule_refresh, credit_memo_for_reduction
-
     reduction_permission_check(user=user, action="activate")
     with transaction.atomic():
         reduction, original, originals = _locked_reduction(reduction)
-        _check_can(reduction, "activate")
+        _check_can(reduction, "activate", user)
         if problem := reducible_problem(original):
             raise problem
         items = list(reduction.items.order_by("line_number"))
@@ -228,7 +248,7 @@ def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Or
         audit_record(
             document=original,
             actor=user,
-            action="reduction activated",
+            action=AuditAction.REDUCTION_ACTIVATED,
             comment=comment,
             data={"reduction": reduction.number, "available_quantity": changes},
         )
@@ -244,7 +264,7 @@ def reduction_order_deactivate(*, reduction: Order, user, comment: str = "") -> 
     reduction_permission_check(user=user, action="deactivate")
     with transaction.atomic():
         reduction, original, originals = _locked_reduction(reduction)
-        _check_can(reduction, "deactivate")
+        _check_can(reduction, "deactivate", user)
         emission_withdraw(  # refused (R11, naming the lines) once revenue collected one
             batch_id=reduction.revenue_batch_id,
             user=user,
@@ -259,8 +279,6 @@ def reduction_order_deactivate(*, reduction: Order, user, comment: str = "") -> 
             ).order_by("pk")
         )
         if memos:
-            from .billing import credit_memo_void
-
             for memo in memos:
                 try:
                     credit_memo_void(
@@ -289,22 +307,9 @@ def reduction_order_deactivate(*, reduction: Order, user, comment: str = "") -> 
         audit_record(
             document=original,
             actor=user,
-            action="reduction deactivated",
+            action=AuditAction.REDUCTION_DEACTIVATED,
             comment=comment,
             data={"reduction": reduction.number, "available_quantity": changes},
         )
-        from .billing import billing_schedule_refresh
-
         billing_schedule_refresh(order=original)  # its periods are due again
     return reduction
-
-
-def _activate(*, order: Order, user, comment: str = "") -> Order:
-    return reduction_order_activate(reduction=order, user=user, comment=comment)
-
-
-def _deactivate(*, order: Order, user, comment: str = "") -> Order:
-    return reduction_order_deactivate(reduction=order, user=user, comment=comment)
-
-
-REDUCTION_TRANSITIONS = {"activate": _activate, "deactivate": _deactivate}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orders.models import Order
+from orders.models import CreditMemo, Order
 
-from ..models import ReturnOrder
+from ..models import Refund, RefundStatus, ReturnOrder
 
 
 def rma_deactivation_block(order: Order) -> str | None:
@@ -20,10 +20,6 @@ def rma_deactivation_block(order: Order) -> str | None:
 def refund_void_block(document) -> str | None:
     """B5, B6 with T9: a credit memo or fee invoice a live refund (pending or refunded)
     was computed from cannot be voided."""
-    from orders.models import CreditMemo
-
-    from ..models import Refund, RefundStatus
-
     refunds = Refund.objects.exclude(status=RefundStatus.FAILED)
     if isinstance(document, CreditMemo):
         refunds = refunds.filter(credit_memo=document)

@@ -17,13 +17,9 @@ from django.db.models import Sum
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
-from core.services import (
-    audit_record,
-    money_round,
-    sequence_next,
-    sum_exact,
-    transition_audited,
-)
+from core.lifecycle import document_transition
+from core.models import AuditAction
+from core.services import audit_record, money_round, sequence_next, sum_exact
 from orders.models import (
     ChargeType,
     CreditMemo,
@@ -129,7 +125,7 @@ def _change_order(*, order: Order, user, today: date, description: str) -> Order
     audit_record(
         document=change,
         actor=user,
-        action="created",
+        action=AuditAction.CREATED,
         to_state=change.status,
         comment=description,
         data={"original_order": order.number},
@@ -141,7 +137,15 @@ def _advance(change: Order, user, names: list[str], comment: str) -> None:
     """Activate (and fulfil) a change order: its items are final as the return made them.
     Not ``order_activate``: a change order stages no SO lines of its own (T14)."""
     for name in names:
-        transition_audited(document=change, name=name, user=user, comment=comment)
+        document_transition(  # a consequence of the return (T14), not the user's own step
+            document=change,
+            name=name,
+            user=user,
+            reason=comment,
+            rule="T14",
+            noun="change orders",
+            check_permission=False,
+        )
 
 
 def _taken_before(units: list[Units]) -> dict[int, Decimal]:

@@ -12,6 +12,8 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.lifecycle import actor_of
+from core.models import AuditAction
 from core.services import audit_record
 from orders.models import OrderItem
 from orders.services.billing import billing_schedule_refresh
@@ -27,7 +29,7 @@ from ..models import (
 from .documents import FeeCharge, Units, documents_create, documents_plan, processing_start
 from .fees import fee_part, number_problem
 from .refunds import refund_ensure, return_order_totals_refresh
-from .rma import _actor, _line_tax, _locked_lines, order_items_lock, return_order_lock
+from .rma import _line_tax, _locked_lines, order_items_lock, return_order_lock
 
 ZERO = Decimal("0")
 
@@ -134,7 +136,7 @@ def _apply(line: ReturnOrderLine, qty: ReturnQuantities, processing, user, now) 
     line.quantity_canceled = qty.to_cancel
     line.status = LineStatus.PROCESSED
     line.processing = processing
-    line.processed_at, line.processed_by = now, _actor(user)
+    line.processed_at, line.processed_by = now, actor_of(user)
     if not line.is_fee:
         line.tax_amount = _line_tax(line.unit_price, qty.done, line.tax_rate)
 
@@ -266,7 +268,7 @@ def return_items_process(
         audit_record(
             document=rma,
             actor=user,
-            action="items returned",
+            action=AuditAction.ITEMS_RETURNED,
             comment=comment,
             data={
                 "processing": processing.number,

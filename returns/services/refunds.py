@@ -11,17 +11,14 @@ from django.db import transaction
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
-from core.services import audit_record, sequence_next, transition_audited
+from core.lifecycle import actor_of, document_transition, transition_check
+from core.models import AuditAction
+from core.services import audit_record, sequence_next
 from orders.models import CreditMemo, CreditMemoStatus, Invoice, InvoiceStatus, Order
-from orders.services.credit_memos import check_transition
 
 from ..models import Refund, RefundStatus, ReturnOrder, ReturnProcessing
 
 ZERO = Decimal("0")
-
-
-def _actor(user):
-    return user if getattr(user, "pk", None) else None
 
 
 def return_order_totals_refresh(*, return_order: ReturnOrder) -> None:
@@ -107,7 +104,7 @@ def refund_ensure(*, processing: ReturnProcessing, user, comment: str = "") -> R
             credit_total=Money(credit, currency),
             fees_total=Money(fees, currency),
             amount=Money(credit - fees, currency),
-            created_by=_actor(user),
+            created_by=actor_of(user),
         )
         refund.full_clean(exclude=["status", "processing", "return_order", "account"])
         refund.save()
@@ -115,7 +112,7 @@ def refund_ensure(*, processing: ReturnProcessing, user, comment: str = "") -> R
         audit_record(
             document=refund,
             actor=user,
-            action="ensured",
+            action=AuditAction.ENSURED,
             to_state=refund.status,
             comment=comment,
             data={
@@ -127,14 +124,30 @@ def refund_ensure(*, processing: ReturnProcessing, user, comment: str = "") -> R
             },
         )
         if refund.amount.amount == 0:  # the fees took it all: nothing to pay out
-            _transition(refund, "succeed", user, comment="nothing to pay: the fees take it all")
+            _transition(
+                refund,
+                "succeed",
+                user,
+                comment="nothing to pay: the fees take it all",
+                check_permission=False,  # no payment: nothing for a payer to settle
+            )
         if processing.return_order_id:
             return_order_totals_refresh(return_order=processing.return_order)
         return refund
 
 
-def _transition(refund: Refund, name: str, user, *, comment: str = "") -> Refund:
-    return transition_audited(document=refund, name=name, user=user, comment=comment)
+def _transition(
+    refund: Refund, name: str, user, *, comment: str = "", check_permission: bool = True
+) -> Refund:
+    return document_transition(
+        document=refund,
+        name=name,
+        user=user,
+        reason=comment,
+        rule="T9",
+        noun="refunds",
+        check_permission=check_permission,
+    )
 
 
 REFUND_TRANSITIONS = ("succeed", "fail", "retry")
@@ -170,7 +183,7 @@ def refund_transition(
         raise BusinessRuleRefused(rule="T9", field="status", message=f"no transition {name!r}")
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        check_transition(refund, name, user, rule="T9", noun="refunds")
+        transition_check(document=refund, name=name, user=user, rule="T9", noun="refunds")
         if name == "retry":
             _retry_check(refund)
         if name == "fail":

@@ -15,9 +15,10 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
-from core.services import audit_record, money_round, sequence_next, transition_audited
+from core.lifecycle import actor_of, document_transition, transition_check
+from core.models import AuditAction
+from core.services import audit_record, money_round, sequence_next
 from orders.models import Order, OrderItem, OrderKind, OrderStatus
-from orders.services.credit_memos import check_transition
 
 from ..models import (
     LineStatus,
@@ -44,10 +45,6 @@ class ReturnLineInput:
     @property
     def item_id(self) -> int:
         return getattr(self.order_item, "pk", self.order_item)
-
-
-def _actor(user):
-    return user if getattr(user, "pk", None) else None
 
 
 def order_lock_returnable(*, order: Order | int, rule: str = "T1") -> Order:
@@ -201,7 +198,7 @@ def return_order_create(
             currency=order.currency,
             reason=reason or lines[0].reason,
             comment=comment,
-            created_by=_actor(user),
+            created_by=actor_of(user),
         )
         rma.full_clean(exclude=["status", "order", "account"])
         rma.save()
@@ -251,7 +248,7 @@ def return_order_create(
         audit_record(
             document=rma,
             actor=user,
-            action="created",
+            action=AuditAction.CREATED,
             to_state=rma.status,
             comment=comment,
             data={
@@ -274,7 +271,9 @@ def return_order_create(
 
 
 def _transition(rma: ReturnOrder, name: str, user, *, comment: str = "", data=None):
-    return transition_audited(document=rma, name=name, user=user, comment=comment, data=data)
+    return document_transition(
+        document=rma, name=name, user=user, reason=comment, rule="T11", noun="RMAs", data=data
+    )
 
 
 def return_order_lock(*, return_order: ReturnOrder | int) -> tuple[Order, ReturnOrder]:
@@ -286,7 +285,7 @@ def return_order_lock(*, return_order: ReturnOrder | int) -> tuple[Order, Return
 
 
 def _check(rma: ReturnOrder, name: str, user) -> None:
-    check_transition(rma, name, user, rule="T11", noun="RMAs")
+    transition_check(document=rma, name=name, user=user, rule="T11", noun="RMAs")
 
 
 def _cancel_lines(lines: list[ReturnOrderLine], items: dict[int, OrderItem], user) -> list[str]:
@@ -299,7 +298,7 @@ def _cancel_lines(lines: list[ReturnOrderLine], items: dict[int, OrderItem], use
             continue
         line.status = LineStatus.CANCELED
         line.quantity_canceled = line.quantity_expected
-        line.processed_at, line.processed_by = now, _actor(user)
+        line.processed_at, line.processed_by = now, actor_of(user)
         if not line.is_fee:
             item = items[line.order_item_id]
             item.return_initiated_quantity -= line.quantity_expected
@@ -390,7 +389,7 @@ def return_line_cancel(*, line: ReturnOrderLine, user, comment: str = "") -> Ret
         audit_record(
             document=rma,
             actor=user,
-            action="line canceled",
+            action=AuditAction.LINE_CANCELED,
             comment=comment,
             data={"lines canceled": canceled},
         )

@@ -14,7 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
-from core.services import audit_record, transition_audited
+from core.lifecycle import document_transition
+from core.models import AuditAction
+from core.services import audit_record
 from orders.models import Order, OrderItem, OrderStatus
 from orders.services.billing import billing_schedule_refresh
 
@@ -156,7 +158,7 @@ def _submit(*, order, lines, user, comment, ensure_refund, cancel: bool) -> Retu
         audit_record(
             document=order,
             actor=user,
-            action=ProcessingKind(kind).label.lower(),
+            action=AuditAction.SIMPLE_CANCEL if cancel else AuditAction.SIMPLE_RETURN,
             comment=comment,
             data={
                 "processing": processing.number,
@@ -178,8 +180,14 @@ def _fulfil_if_complete(*, order: Order, items: dict[int, OrderItem], user) -> N
     if order.status != OrderStatus.ACTIVATED:
         return
     if all(item.fulfilled_quantity >= item.to_fulfil_quantity for item in items.values()):
-        transition_audited(
-            document=order, name="fulfil", user=user, comment="every product fulfilled or canceled"
+        document_transition(  # a consequence of the cancel, not a fulfilment the user asked
+            document=order,
+            name="fulfil",
+            user=user,
+            reason="every product fulfilled or canceled",
+            rule="O6",
+            noun="orders",
+            check_permission=False,
         )
 
 

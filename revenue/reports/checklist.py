@@ -16,12 +16,13 @@ from datetime import datetime
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleRefused
+from core.models import AuditAction
 
 from .base import COUNT, TEXT, Column, Report
 
 BLOCKER, WARNING, OK = "blocker", "warning", "ok"
 SEVERITIES = (BLOCKER, WARNING, OK)
-CLOSE_BLOCKED = "close_blocked"  # the audit action of an auto-close that did not close
+CLOSE_BLOCKED = AuditAction.CLOSE_BLOCKED  # the audit action of an auto-close that did not close
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleRefused
+from core.models import AuditAction
 from core.services import audit_record
 
 from ..models import InboundBatch, InboundLine
@@ -104,10 +105,13 @@ def inbound_stage(
             created_by=actor if getattr(actor, "pk", None) else None,
         )
         count = errors = 0
+        types: dict[str, int] = {}
         chunk: list[InboundLine] = []
         for count, raw in enumerate(rows, start=1):
             line = _line_from(parse_row(row_storable(raw)), batch=batch, row_number=count)
             errors += bool(line.parse_errors)
+            kind = line.tran_type or "?"
+            types[kind] = types.get(kind, 0) + 1
             chunk.append(line)
             if len(chunk) >= STAGE_CHUNK:
                 _lines_insert(chunk)
@@ -118,8 +122,8 @@ def inbound_stage(
         audit_record(
             document=batch,
             actor=actor,
-            action="stage",
-            data={"lines": count, "errors": errors, "source": source},
+            action=AuditAction.STAGE,
+            data={"lines": count, "errors": errors, "source": source, "types": types},
         )
     return batch
 
@@ -187,7 +191,7 @@ def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) ->
         audit_record(
             document=line,
             actor=actor,
-            action="edit",
+            action=AuditAction.EDIT,
             data={
                 "changed": {
                     name: [str(old), str(getattr(line, name))] for name, old in before.items()
@@ -278,7 +282,7 @@ def inbound_review_set(*, line_ids: Iterable[int], value: str = "Y", actor) -> i
             audit_record(
                 document=line,
                 actor=actor,
-                action="review",
+                action=AuditAction.REVIEW,
                 data={"RORD_REVIEW_COMPLETED": [old, value]},
             )
             changed += 1
@@ -298,7 +302,7 @@ def inbound_lines_retry(*, lines: Iterable[InboundLine], actor) -> int:
                 continue  # nothing changed: it would stop again with the same values
             line.retry = True
             line.save(update_fields=["retry"])
-            audit_record(document=line, actor=actor, action="retry")
+            audit_record(document=line, actor=actor, action=AuditAction.RETRY)
             count += 1
     return count
 
@@ -319,7 +323,7 @@ def inbound_line_delete(*, line: InboundLine, actor) -> None:
         audit_record(
             document=line,
             actor=actor,
-            action="delete",
+            action=AuditAction.DELETE,
             data={"raw": line.raw, "status": line.status, "errors": line.error_codes},
             comment=f"deleted at {timezone.now():%Y-%m-%d %H:%M}",
         )
@@ -380,7 +384,7 @@ def inbound_batch_withdraw(*, batch_id: int, actor, reason: str = "") -> int:
         audit_record(
             document=batch,
             actor=actor,
-            action="withdraw",
+            action=AuditAction.WITHDRAW,
             comment=reason,
             data={
                 "lines": [line.pk for line in taken],

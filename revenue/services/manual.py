@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from core.exceptions import BusinessRuleRefused
+from core.models import AuditAction
 from core.services import audit_record, sum_exact
 
 from ..models import RevenueContract, ScheduleRow, SoLine
@@ -70,7 +71,7 @@ def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
         audit_record(
             document=line,
             actor=actor,
-            action="hold",
+            action=AuditAction.HOLD,
             from_state="released",
             to_state="hold",
             comment=reason,
@@ -105,7 +106,7 @@ def so_line_release(*, line: SoLine, actor, reason: str = "") -> SoLine:
         audit_record(
             document=line,
             actor=actor,
-            action="release",
+            action=AuditAction.RELEASE,
             from_state="hold",
             to_state="released",
             comment=reason,
@@ -169,7 +170,7 @@ def so_line_dates_change(
         audit_record(
             document=line,
             actor=actor,
-            action="change revenue dates",
+            action=AuditAction.CHANGE_REVENUE_DATES,
             from_state=f"{old[0]}–{old[1]}",
             to_state=f"{start}–{end}",
             comment=reason,

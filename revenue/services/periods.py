@@ -14,6 +14,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
+from core.models import AuditAction
 from core.services import audit_record, sum_exact
 
 from ..models import BookedEntry, JournalEntry, Period, ScheduleRow
@@ -74,7 +75,7 @@ def period_open(*, period: int, actor) -> Period:
             )
         Period.objects.all().delete()
         opened = Period.objects.create(id=period, status=Period.Status.OPEN)
-        audit_record(document=opened, actor=actor, action="open", to_state="OPEN")
+        audit_record(document=opened, actor=actor, action=AuditAction.OPEN, to_state="OPEN")
     return opened
 
 
@@ -190,7 +191,7 @@ def _close_one(*, period: Period, actor, reason: str = "", forced: dict | None =
     audit_record(
         document=period,
         actor=actor,
-        action="close",
+        action=AuditAction.CLOSE,
         from_state="OPEN",
         to_state="CLOSED",
         comment=reason,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from core.exceptions import BusinessRuleRefused
+from core.models import AuditAction
 from core.services import audit_record
 
 from ..models import InboundLine, ProfileSetting, ValidationRule
@@ -171,7 +172,7 @@ def rule_switch(*, code: str, enabled: bool, actor) -> ValidationRule:
         audit_record(
             document=rule,
             actor=actor,
-            action="enable" if enabled else "disable",
+            action=AuditAction.ENABLE if enabled else AuditAction.DISABLE,
             from_state="off" if enabled else "on",
             to_state="on" if enabled else "off",
         )
@@ -216,6 +217,10 @@ def profile_set(*, name: str, value: str, actor) -> ProfileSetting:
             setting.value = value
             setting.save(update_fields=["value"])
             audit_record(
-                document=setting, actor=actor, action="set", from_state=old, to_state=value
+                document=setting,
+                actor=actor,
+                action=AuditAction.SET,
+                from_state=old,
+                to_state=value,
             )
     return setting
