@@ -3,22 +3,31 @@ changes only through ``orders.services.billing``; a printable page for each docu
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
-from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
-from core.fsm_admin import FSMTransitionGuardMixin
+from core.fsm_admin import TransitionAdminMixin, services_of
 
-from ..models import BillingRun, CreditMemo, CreditMemoLine, Invoice, InvoiceLine
+from ..models import (
+    BillingRun,
+    CreditMemo,
+    CreditMemoLine,
+    CreditMemoStatus,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
+from ..services.billing import CREDIT_MEMO_TRANSITIONS, INVOICE_TRANSITIONS
 from .common import (
+    MoneyPreviewMixin,
     ServiceOnlyChangeMixin,
     admin_link,
     audit_events,
@@ -108,25 +117,14 @@ class CreditMemoLineInline(ReadOnlyLineInline):
 
 
 class DocumentAdmin(
-    FSMTransitionGuardMixin, ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin
+    MoneyPreviewMixin, TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
 ):
-    """Shared by invoices and credit memos: transitions through a service table, the
+    """Shared by invoices and credit memos: transitions through their services, the
     history panel, a printable page."""
 
-    fsm_fields = ["status"]
     list_per_page = 50
     print_template = ""
     print_related = ("order_item__order", "order_item__product")
-
-    @staticmethod
-    def get_fsm_block_label(fsm_field_name):
-        return "Change status"
-
-    def transitions(self) -> dict:
-        raise NotImplementedError
-
-    def transition_kwargs(self, obj) -> dict:
-        raise NotImplementedError
 
     # --- columns --------------------------------------------------------------------
     @admin.display(description="status", ordering="status")
@@ -169,20 +167,6 @@ class DocumentAdmin(
             message_refusal(self, request, refusal)
             return HttpResponseRedirect(request.get_full_path())
 
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        service = self.transitions().get(transition_name)
-        if service is None:
-            self.message_user(request, f"No transition {transition_name!r}.", messages.ERROR)
-            return False
-        comment = (kwargs or {}).get("comment", "")
-        try:
-            service(**self.transition_kwargs(obj), user=request.user, comment=comment)
-        except BusinessRuleRefused as refusal:
-            message_refusal(self, request, refusal)
-            return False
-        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
-        return True
-
     def has_delete_permission(self, request, obj=None):
         return False  # documents are voided, never deleted
 
@@ -201,6 +185,9 @@ class DocumentAdmin(
 
 @admin.register(Invoice)
 class InvoiceAdmin(DocumentAdmin):
+    transitions = services_of(INVOICE_TRANSITIONS, keyword="invoice")
+    status_path = (InvoiceStatus.DRAFT, InvoiceStatus.POSTED)
+    confirm_transitions = frozenset({"post", "void"})
     change_form_template = "admin/orders/invoice/change_form.html"
     print_template = "orders/print/invoice.html"
     list_display = (
@@ -255,14 +242,6 @@ class InvoiceAdmin(DocumentAdmin):
         "revenue_batch",
     )
 
-    def transitions(self) -> dict:
-        from ..services.billing import INVOICE_TRANSITIONS
-
-        return INVOICE_TRANSITIONS
-
-    def transition_kwargs(self, obj) -> dict:
-        return {"invoice": obj}
-
     @admin.display(description="billing run")
     def billing_run_link(self, obj):
         return admin_link(obj.billing_run) if obj.billing_run_id else "—"
@@ -270,6 +249,9 @@ class InvoiceAdmin(DocumentAdmin):
 
 @admin.register(CreditMemo)
 class CreditMemoAdmin(DocumentAdmin):
+    transitions = services_of(CREDIT_MEMO_TRANSITIONS, keyword="credit_memo")
+    status_path = (CreditMemoStatus.DRAFT, CreditMemoStatus.ISSUED)
+    confirm_transitions = frozenset({"issue", "void"})
     change_form_template = "admin/orders/creditmemo/change_form.html"
     print_template = "orders/print/credit_memo.html"
     print_related = (*DocumentAdmin.print_related, "invoice_line__invoice")
@@ -333,14 +315,6 @@ class CreditMemoAdmin(DocumentAdmin):
         "source_display",
         "revenue_batch",
     )
-
-    def transitions(self) -> dict:
-        from ..services.billing import CREDIT_MEMO_TRANSITIONS
-
-        return CREDIT_MEMO_TRANSITIONS
-
-    def transition_kwargs(self, obj) -> dict:
-        return {"credit_memo": obj}
 
     @admin.display(description="source", ordering="source")
     def source_display(self, obj):

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
-from core.fsm_admin import FSMTransitionGuardMixin
-from core.models import AuditEvent
+from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import message_refusal, refusals_of
+from core.models import AuditAction, AuditEvent
 
+from ..models import CreditMemo, Invoice
 from ..services import order_delete, order_transition
 
-
-def refusals_of(error: BusinessRuleRefused) -> list[BusinessRuleRefused]:
-    return error.refusals if isinstance(error, BusinessRulesRefused) else [error]
+__all__ = ["message_refusal", "order_transition_service", "refusals_of"]
 
 
-def message_refusal(model_admin, request, error: BusinessRuleRefused, prefix: str = "") -> None:
-    for problem in refusals_of(error):
-        model_admin.message_user(request, f"{prefix}{problem}", level=messages.ERROR)
+def order_transition_service(*, obj, name: str, user, comment: str = ""):
+    """An order's status button: the service of its kind (``order_transition``)."""
+    return order_transition(order=obj, name=name, user=user, comment=comment)
 
 
-class OrderServicesAdminMixin(FSMTransitionGuardMixin):
-    """What the order and reduction order admins share: deletion only while Draft (O3) and
-    the FSM buttons, both through the services; a refusal is a message naming its rule."""
+class OrderServicesAdminMixin:
+    """What the order and reduction order admins share: deletion only while Draft (O3),
+    through the service; a refusal is a message."""
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and not obj.is_draft:
@@ -49,17 +47,6 @@ class OrderServicesAdminMixin(FSMTransitionGuardMixin):
         except BusinessRuleRefused as refusal:  # its status changed since the page was shown
             message_refusal(self, request, refusal)
             return HttpResponseRedirect(request.get_full_path())
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        """The services decide (reduction orders go to their own, R7, R9, R11)."""
-        comment = (kwargs or {}).get("comment", "")
-        try:
-            order_transition(order=obj, name=transition_name, user=request.user, comment=comment)
-        except BusinessRuleRefused as refusal:
-            message_refusal(self, request, refusal)
-            return False
-        self.message_user(request, f"{obj}: {transition_name} done.", level=messages.SUCCESS)
-        return True
 
 
 def form_refusal(form, error: BusinessRuleRefused, aliases: dict | None = None) -> None:
@@ -155,3 +142,50 @@ class ServiceOnlyChangeMixin:
             show_save_and_add_another=False,
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def money_text(value) -> str:
+    """3,000.00 USD (a Money, or a Decimal with its currency)."""
+    return f"{value.amount:,.2f} {value.currency}"
+
+
+def money_sentences(dry) -> list[str]:
+    """What a transition's dry run (core.lifecycle.transition_dry_run) does with money: the
+    credit memos it issues and the invoices it posts or voids, each with its amount and
+    the periods it covers."""
+    sentences = []
+    kinds = (
+        (CreditMemo, AuditAction.ISSUE, "issues credit memo"),
+        (CreditMemo, AuditAction.VOID, "voids credit memo"),
+        (Invoice, AuditAction.POST, "posts invoice"),
+        (Invoice, AuditAction.VOID, "voids invoice"),
+    )
+    for model, action, verb in kinds:
+        ct = ContentType.objects.get_for_model(model)
+        ids = [
+            int(e.object_id)
+            for e in dry.events
+            if e.content_type_id == ct.pk and e.action == action
+        ]
+        for document in model.objects.filter(pk__in=ids).order_by("pk"):
+            lines = list(document.lines.all())
+            span = ""
+            if lines:
+                start = min(line.period_start for line in lines)
+                end = max(line.period_end for line in lines)
+                span = f" for {start:%Y-%m-%d} – {end:%Y-%m-%d}"
+            count = len(lines)
+            sentences.append(
+                f"{verb} {document.number} of {money_text(document.gross_total)}{span} "
+                f"({count} line{'s' if count != 1 else ''})"
+            )
+    return sentences
+
+
+class MoneyPreviewMixin:
+    """For a document admin (core.fsm_admin.TransitionAdminMixin): its confirmation pages
+    say which credit memos and invoices a transition issues, posts or voids, and for how
+    much."""
+
+    def describe_money(self, dry, obj, name: str) -> list[str]:
+        return money_sentences(dry)

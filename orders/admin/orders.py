@@ -11,11 +11,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.admin_objects import SafeChoicesAdminMixin, admin_object_for_page
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import TransitionAdminMixin
 from core.paginator import EstimatedCountPaginator
 
 from ..models import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
@@ -24,9 +24,14 @@ from ..services import (
     order_item_save,
     order_items_fulfil,
     order_save,
-    order_transition,
 )
-from .common import OrderServicesAdminMixin, audit_events, refusals_of
+from .common import (
+    MoneyPreviewMixin,
+    OrderServicesAdminMixin,
+    audit_events,
+    order_transition_service,
+    refusals_of,
+)
 from .extensions import extension_context, extension_urls
 from .filters import AccountFilter
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
@@ -74,15 +79,17 @@ class OrderKindFilter(admin.ChoicesFieldListFilter):
 class OrderAdmin(
     OrderServicesAdminMixin,
     OrderReductionViewsMixin,
-    FSMAdminMixin,
+    MoneyPreviewMixin,
+    TransitionAdminMixin,
     SafeChoicesAdminMixin,
     admin.ModelAdmin,
 ):
     """Standard and change orders. Reduction orders have their own admin (R, C rules)."""
 
-    fsm_fields = ["status"]
+    transitions = dict.fromkeys(("activate", "deactivate", "fulfil"), order_transition_service)
+    status_path = (OrderStatus.DRAFT, OrderStatus.ACTIVATED, OrderStatus.FULFILLED)
+    confirm_transitions = frozenset({"activate", "deactivate"})  # stage / withdraw revenue
     change_form_template = "admin/orders/order/change_form.html"
-    fsm_transition_success_msg = "{transition_name}: done."
     list_display = (
         "number_display",
         "account_link",
@@ -142,10 +149,6 @@ class OrderAdmin(
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         return plain_related_widget(super().formfield_for_dbfield(db_field, request, **kwargs))
-
-    @staticmethod
-    def get_fsm_block_label(fsm_field_name):
-        return "Change status"
 
     # --- list -----------------------------------------------------------------------
     @admin.display(description="account", ordering="account__name")
@@ -281,24 +284,14 @@ class OrderAdmin(
             else:
                 formset.changed_objects.append((item, item_form.changed_data))
 
-    def _bulk_transition(self, request, queryset, name):
-        done = 0
-        for order in queryset.order_by("pk"):
-            try:
-                order_transition(order=order, name=name, user=request.user)
-                done += 1
-            except BusinessRuleRefused as refusal:
-                self.message_user(request, f"{order}: {refusal}", level=messages.ERROR)
-        if done:
-            self.message_user(request, f"{name}: {done} order(s) done.", level=messages.SUCCESS)
-
-    @admin.action(description="Activate selected orders", permissions=["activate"])
+    @admin.action(description="Activate selected orders…", permissions=["activate"])
     def activate_selected(self, request, queryset):
-        self._bulk_transition(request, queryset, "activate")
+        """Stages revenue lines: confirmed first, on a page that says what for each."""
+        return self.bulk_transition(request, queryset, "activate")
 
     @admin.action(description="Fulfil selected orders", permissions=["fulfil"])
     def fulfil_selected(self, request, queryset):
-        self._bulk_transition(request, queryset, "fulfil")
+        return self.bulk_transition(request, queryset, "fulfil", confirm=False)
 
     @admin.action(description="Bill now (selected orders)", permissions=["bill"])
     def bill_selected(self, request, queryset):

@@ -7,10 +7,10 @@ from django.contrib import admin
 from django.db.models import Exists, IntegerField, OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
-from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import TransitionAdminMixin
 
 from ..models import (
     ContractAction,
@@ -18,9 +18,11 @@ from ..models import (
     CreditMemoStatus,
     Order,
     OrderItem,
+    OrderStatus,
     ReductionOrder,
 )
 from .common import (
+    MoneyPreviewMixin,
     OrderServicesAdminMixin,
     ServiceOnlyChangeMixin,
     admin_link,
@@ -28,6 +30,7 @@ from .common import (
     badge,
     dates_text,
     message_refusal,
+    order_transition_service,
     revenue_batch_link,
     status_badge,
 )
@@ -96,9 +99,16 @@ class ReductionItemInline(admin.TabularInline):
 
 @admin.register(ReductionOrder)
 class ReductionOrderAdmin(
-    OrderServicesAdminMixin, ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin
+    OrderServicesAdminMixin,
+    ServiceOnlyChangeMixin,
+    MoneyPreviewMixin,
+    TransitionAdminMixin,
+    admin.ModelAdmin,
 ):
-    fsm_fields = ["status"]
+    transitions = dict.fromkeys(("activate", "deactivate"), order_transition_service)
+    transition_permission = "orders.create_reduction_order"  # R1: only those who may reduce
+    status_path = (OrderStatus.DRAFT, OrderStatus.ACTIVATED)
+    confirm_transitions = frozenset({"activate", "deactivate"})  # RORD lines, credit memos
     change_form_template = "admin/orders/reductionorder/change_form.html"
     list_display = (
         "number",
@@ -150,16 +160,6 @@ class ReductionOrderAdmin(
         "revenue_batch",
         "credit_memos",
     )
-
-    @staticmethod
-    def get_fsm_block_label(fsm_field_name):
-        return "Change status"
-
-    def _get_fsm_extra_context(self, *, request, obj):
-        """R1: the Activate / Deactivate buttons only for users who may reduce."""
-        if not request.user.has_perm("orders.create_reduction_order"):
-            return iter(())
-        return super()._get_fsm_extra_context(request=request, obj=obj)
 
     def get_queryset(self, request):
         cancels = OrderItem.objects.filter(

@@ -4,16 +4,13 @@ service (an unknown transition is a message, never a 500), typed-value list filt
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db.models import Q
-from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from core.exceptions import BusinessRuleRefused
-from orders.admin.common import admin_link, badge, message_refusal
+from orders.admin.common import admin_link, badge
 from orders.admin.filters import InputFilter, accounts_matching
 
 from ..models import ReturnReason
@@ -52,71 +49,6 @@ def money_cell(value) -> str:
 def status_badge_of(obj, field: str = "status") -> str:
     code = getattr(obj, field)
     return badge(code, getattr(obj, f"get_{field}_display")())
-
-
-class ServiceTransitionsMixin:
-    """FSM buttons and transition forms that call ``self.transition_service`` with
-    ``transition_kwargs(obj)``; a refusal is an error message naming its rule. Only the
-    names in ``transition_names`` are accepted: anything else posted is a message."""
-
-    fsm_fields = ["status"]
-    transition_names: tuple[str, ...] = ()
-
-    @staticmethod
-    def get_fsm_block_label(fsm_field_name):
-        return "Change status"
-
-    def transition_service(self, *, obj, name: str, user, comment: str):
-        raise NotImplementedError
-
-    def _get_fsm_extra_context(self, *, request, obj):
-        """No buttons for readers: a transition posts the change form."""
-        if obj is None or not self.has_change_permission(request, obj):
-            return iter(())
-        return super()._get_fsm_extra_context(request=request, obj=obj)
-
-    def _unknown_transition(self, request, obj, name) -> HttpResponseRedirect:
-        self.message_user(request, f"{obj}: there is no action {name!r}.", messages.ERROR)
-        url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
-        return HttpResponseRedirect(url)
-
-    def response_change(self, request, obj):
-        name = request.POST.get(self.fsm_post_param)
-        if name and name not in self.transition_names:
-            return self._unknown_transition(request, obj, name)
-        return super().response_change(request, obj)
-
-    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
-        """The form a transition asks first (a reason): for those who may change the
-        document, as its buttons are."""
-        obj = self.get_object(request, object_id)
-        if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        if transition_name not in self.transition_names:
-            return self._unknown_transition(request, obj, transition_name)
-        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        comment = (kwargs or {}).get("comment", "")
-        try:
-            self.transition_service(
-                obj=obj, name=transition_name, user=request.user, comment=comment
-            )
-        except BusinessRuleRefused as refusal:
-            message_refusal(self, request, refusal)
-            return False
-        obj.refresh_from_db()
-        self.message_user(
-            request,
-            f"{obj}: {transition_name} done ({obj.get_status_display()}).",
-            level=messages.SUCCESS,
-        )
-        return True
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # documents are canceled or voided, never deleted
 
 
 def order_number_q(text: str, prefix: str = "order__") -> Q:

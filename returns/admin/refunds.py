@@ -13,20 +13,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
-from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import TransitionAdminMixin
 from orders.admin.common import (
     ServiceOnlyChangeMixin,
     admin_link,
     audit_events,
     message_refusal,
+    money_text,
 )
 
-from ..models import Refund
+from ..models import Refund, RefundStatus
 from ..services import REFUND_TRANSITIONS, refund_transition
-from .base import STYLESHEET, ServiceTransitionsMixin, money_cell, returns_link, safe_next
+from .base import STYLESHEET, money_cell, returns_link, safe_next
 from .base import status_badge_of as status_badge
 
 SETTLE_PERMISSION = "returns.settle_refund"
@@ -42,9 +43,22 @@ class FailReasonForm(forms.Form):
     )
 
 
+def refund_transition_service(*, obj, name: str, user, comment: str = ""):
+    return refund_transition(refund=obj, name=name, user=user, comment=comment)
+
+
 @admin.register(Refund)
-class RefundAdmin(ServiceTransitionsMixin, ServiceOnlyChangeMixin, FSMAdminMixin, admin.ModelAdmin):
-    transition_names = REFUND_TRANSITIONS
+class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin):
+    transitions = dict.fromkeys(REFUND_TRANSITIONS, refund_transition_service)
+    status_path = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+    confirm_transitions = frozenset({"succeed", "retry"})  # money paid, or to be paid again
+
+    def describe_money(self, dry, obj, name):
+        amount = money_text(obj.amount)
+        if name == "succeed":
+            return [f"records {amount} as paid back to {obj.account}"]
+        return [f"asks the gateway to pay {amount} back to {obj.account} again"]
+
     change_form_template = "admin/returns/refund/change_form.html"
     list_display = (
         "number",
@@ -103,8 +117,8 @@ class RefundAdmin(ServiceTransitionsMixin, ServiceOnlyChangeMixin, FSMAdminMixin
     class Media:
         css = {"all": (STYLESHEET,)}
 
-    def transition_service(self, *, obj, name, user, comment):
-        return refund_transition(refund=obj, name=name, user=user, comment=comment)
+    def has_delete_permission(self, request, obj=None):
+        return False  # refunds are settled or failed, never deleted
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("fee_invoices")

@@ -9,17 +9,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
-from django_fsm.admin import FSMAdminMixin
 from rangefilter.filters import DateRangeFilter
 
 from core.exceptions import BusinessRuleRefused
+from core.fsm_admin import TransitionAdminMixin
 from orders.admin.common import (
     ServiceOnlyChangeMixin,
     admin_link,
     message_refusal,
 )
 
-from ..models import ReturnOrder
+from ..models import ReturnOrder, ReturnStatus
 from ..selectors import (
     can_return_items,
     return_order_history,
@@ -34,7 +34,6 @@ from .base import (
     AccountFilter,
     OrderNumberFilter,
     ReasonFilter,
-    ServiceTransitionsMixin,
     money_cell,
     status_badge_of,
 )
@@ -47,6 +46,10 @@ def quantity(value) -> str:
 
 
 LABELS = {"close": "Close RMA", "cancel": "Cancel RMA"}
+
+
+def rma_transition_service(*, obj, name: str, user, comment: str = ""):
+    return return_order_transition(return_order=obj, name=name, user=user, comment=comment)
 
 
 def refund_counts(processings) -> list[tuple[str, int]]:
@@ -62,12 +65,17 @@ def refund_counts(processings) -> list[tuple[str, int]]:
 @admin.register(ReturnOrder)
 class ReturnOrderAdmin(
     ReturnOrderViewsMixin,
-    ServiceTransitionsMixin,
+    TransitionAdminMixin,
     ServiceOnlyChangeMixin,
-    FSMAdminMixin,
     admin.ModelAdmin,
 ):
-    transition_names = ("submit", "approve", "close", "cancel")
+    transitions = dict.fromkeys(("submit", "approve", "close", "cancel"), rma_transition_service)
+    status_path = (
+        ReturnStatus.DRAFT,
+        ReturnStatus.SUBMITTED,
+        ReturnStatus.APPROVED,
+        ReturnStatus.CLOSED,
+    )
     change_form_template = "admin/returns/returnorder/change_form.html"
     change_list_template = "admin/returns/returnorder/change_list.html"
     list_display = (
@@ -135,8 +143,8 @@ class ReturnOrderAdmin(
     def get_fsm_label(self, transition):
         return LABELS.get(transition.name) or super().get_fsm_label(transition)
 
-    def transition_service(self, *, obj, name, user, comment):
-        return return_order_transition(return_order=obj, name=name, user=user, comment=comment)
+    def has_delete_permission(self, request, obj=None):
+        return False  # RMAs are canceled, never deleted
 
     def get_queryset(self, request):
         return return_orders_with_summary(super().get_queryset(request))

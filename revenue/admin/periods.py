@@ -15,11 +15,10 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django_fsm.admin import FSMAdminMixin
 
 from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
-from core.fsm_admin import FSMTransitionGuardMixin
+from core.fsm_admin import TransitionAdminMixin
 
 from ..forms import PeriodOpenForm
 from ..models import JournalEntry, Period
@@ -87,9 +86,14 @@ def _closed_totals(rows: list[dict]) -> tuple[int, list[tuple[str, str]]]:
     return sides // 2, [(amount_text(debits[c], c), c) for c in sorted(debits)]
 
 
+def period_close_service(*, obj, name: str, user, comment: str = ""):
+    """The Close button of a period's page: closes it (and any open before it, S2)."""
+    return period_close(actor=user, through=obj.pk)
+
+
 @admin.register(Period)
-class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
-    fsm_fields = ["status"]
+class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
+    transitions = {"close": period_close_service}
     change_list_template = "admin/revenue/period/change_list.html"
     change_form_template = "admin/revenue/period/change_form.html"
     list_display = (
@@ -234,28 +238,36 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
     def log_change(self, request, obj, message):
         """The close is in the audit trail (core.AuditEvent); no empty 'changed' entry."""
 
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        if transition_name != "close":
-            self.message_user(request, f"{transition_name}: not offered here.", messages.ERROR)
-            return False
-        return self._close(request, obj.pk)
+    # the Close button: the same service and messages as the close page
+    def transition_refused(self, request, obj, name, refusal) -> None:
+        self._close_refused(request, refusal, force=False)
+
+    def transition_done(self, request, obj, name, result) -> None:
+        self._close_done(request, result, force=False)
 
     def _close(self, request, period_id: int, *, force: bool = False, reason: str = "") -> bool:
         try:
             closed = period_close(actor=request.user, through=period_id, force=force, reason=reason)
         except BusinessRuleRefused as refusal:
-            self.message_refusal(request, refusal)
-            if refusal.rule == "M4" and refusal.field == "force" and not force:
-                self.message_user(
-                    request,
-                    format_html(
-                        'The <a href="{}">close page</a> shows the checklist and closes '
-                        "with a reason despite the blockers.",
-                        reverse("admin:revenue_period_close"),
-                    ),
-                    messages.INFO,
-                )
+            self._close_refused(request, refusal, force=force)
             return False
+        self._close_done(request, closed, force=force)
+        return True
+
+    def _close_refused(self, request, refusal: BusinessRuleRefused, *, force: bool) -> None:
+        self.message_refusal(request, refusal)
+        if refusal.rule == "M4" and refusal.field == "force" and not force:
+            self.message_user(
+                request,
+                format_html(
+                    'The <a href="{}">close page</a> shows the checklist and closes '
+                    "with a reason despite the blockers.",
+                    reverse("admin:revenue_period_close"),
+                ),
+                messages.INFO,
+            )
+
+    def _close_done(self, request, closed, *, force: bool) -> None:
         opened = Period.objects.filter(status=Period.Status.OPEN).first()
         names = ", ".join(period_label(p.pk) for p in closed)
         forced = " despite the checklist's blockers (forced; reason recorded)" if force else ""
@@ -265,7 +277,6 @@ class PeriodAdmin(FSMTransitionGuardMixin, FSMAdminMixin, RevenueAdmin):
             f"{opened.label if opened else 'no period'} is open.",
             messages.SUCCESS,
         )
-        return True
 
     # --- views: close, open first, GL download ------------------------------------------
     def get_urls(self):

@@ -152,3 +152,13 @@ def logged_in_page(page, live_server, demo_data, superuser):
     """A page logged in as a superuser through the real admin login form."""
     login(page, live_server, USERNAME, PASSWORD)
     return page
+
+
+def confirm_transition(page) -> None:
+    """On a transition's confirmation page (what it will do, from a dry run), confirm it;
+    the page answers with a redirect back to the document."""
+    page.wait_for_url(re.compile(r".*/transition/[a-z_]+/$"))
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("#transition-form input[name=confirm]")
+    assert posted.value.status == 302, f"confirming answered {posted.value.status}"
+    page.wait_for_load_state()

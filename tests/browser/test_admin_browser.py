@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
+from tests.browser.conftest import confirm_transition
 
 pytestmark = [
     pytest.mark.browser,
@@ -22,13 +23,14 @@ def order_url(live_server, reference: str) -> tuple[Order, str]:
 
 
 def click_transition(page, name: str) -> None:
-    """Click an FSM transition button; the change form must answer with a redirect."""
+    """Click an FSM transition button; the change form must answer with a redirect (to
+    the document, or to the transition's confirmation page)."""
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.click(f"button[name=_fsm_transition_to][value={name}]")
     response = posted.value
     assert response.status == 302, (
         f"POST {response.url} for transition {name!r} answered {response.status}, "
-        "expected a redirect back to the change page"
+        "expected a redirect"
     )
     page.wait_for_load_state()
 
@@ -55,6 +57,11 @@ def test_activate_draft_order(logged_in_page, live_server):
     expect(page.locator(".field-status_badge .contra-badge")).to_have_text("Draft")
 
     click_transition(page, "activate")
+    # it stages revenue lines: a page says what it will do first, and nothing is done yet
+    expect(page.locator("#transition-effects")).to_contain_text("stages 2 revenue lines (2 SO)")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DRAFT
+    confirm_transition(page)
 
     page.wait_for_url(url)
     success = page.locator("ul.messagelist li.success")
@@ -82,9 +89,11 @@ def test_activate_order_without_products_is_refused(logged_in_page, live_server)
 
     click_transition(page, "activate")
 
-    errors = page.locator("ul.messagelist li.error")
-    expect(errors.first).to_contain_text("O2:")
-    expect(page.locator("ul.messagelist li.success")).to_have_count(0)
+    # the confirmation page says why it cannot be done, and offers no button to do it
+    expect(page.locator("#transition-refused")).to_contain_text("add at least one order product")
+    expect(page.locator("#transition-form")).to_have_count(0)
+    page.get_by_role("link", name="Go back").click()
+    page.wait_for_url(url)
     expect(page.locator(".field-status_badge .contra-badge")).to_have_text("Draft")
     expect(page.locator("button[name=_fsm_transition_to][value=activate]")).to_be_visible()
     order.refresh_from_db()

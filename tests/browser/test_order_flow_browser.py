@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
+from tests.browser.conftest import confirm_transition
 
 pytestmark = [
     pytest.mark.browser,
@@ -85,6 +86,7 @@ def test_o2_o6_create_activate_and_fulfil_an_order_through_the_admin(logged_in_p
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Activate").click()
     assert posted.value.status == 302
+    confirm_transition(page)  # it stages the SO lines: confirmed on its own page
     expect(page.locator("ul.messagelist li.success")).to_contain_text("activate")
     expect(page.locator("ul.messagelist li.error")).to_have_count(0)
     expect(status_badge(page)).to_have_text("Activated")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from orders.models import CreditMemo, Order, OrderKind, OrderStatus
 from revenue.models import InboundLine
-from tests.browser.conftest import login
+from tests.browser.conftest import confirm_transition, login
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -99,6 +99,7 @@ def test_r1_only_users_with_create_reduction_orders_reduce(page, live_server, de
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Activate").click()
     assert posted.value.status == 302
+    confirm_transition(page)
     expect(page.locator("ul.messagelist li.error")).to_have_count(0)
     expect(page.locator(".fieldBox.field-status_display .contra-badge")).to_have_text("Activated")
     reduction.refresh_from_db()
@@ -130,6 +131,8 @@ def test_r7_r9_reduce_from_the_order_page_then_activate(logged_in_page, live_ser
     with page.expect_response(lambda r: r.request.method == "POST"):
         page.click("button[name=_fsm_transition_to][value=activate]")
     page.wait_for_load_state()
+    expect(page.locator("#transition-effects")).to_contain_text("1 RORD")
+    confirm_transition(page)
     expect(page.locator("ul.messagelist li.error")).to_have_count(0)
     reduction.refresh_from_db()
     assert reduction.status == OrderStatus.ACTIVATED

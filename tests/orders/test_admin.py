@@ -120,17 +120,24 @@ def test_activated_change_page_is_read_only_with_fulfil_and_deactivate(admin_cli
     assert "Record fulfilment" in html
 
 
+def transition_url(order, name: str) -> str:
+    return reverse("admin:orders_order_transition", args=[order.pk, name])
+
+
 def test_activate_button_activates_and_records_history(admin_client):
     order = make_order()
     data = form_data(admin_client.get(change_url(order)))
     data["_fsm_transition_to"] = "activate"
     response = admin_client.post(change_url(order), data)
     assert response.status_code == 302, response.context and response.context["errors"]
+    assert response["Location"] == transition_url(order, "activate")  # O9: asked first
+    response = admin_client.post(transition_url(order, "activate"), {"comment": ""})
+    assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.ACTIVATED
-    assert f"{order.number}: activate done." in messages_of(response)
+    assert f"{order.number}: activated." in messages_of(response)
     page = admin_client.get(change_url(order)).content.decode()
-    assert 'DRAFT <span class="arrow">→</span> ACTIVATED' in page
+    assert 'Draft <span class="arrow">→</span> Activated' in page
 
 
 def test_fulfil_button_fulfils(admin_client):
@@ -163,6 +170,11 @@ def test_refused_activation_is_a_message_naming_the_rule(admin_client):
     data["_fsm_transition_to"] = "activate"
     response = admin_client.post(change_url(order), data, follow=True)
     assert response.status_code == 200
+    html = response.content.decode()  # the confirmation page says why, with no button
+    assert "It cannot be done now: add at least one order product before activating" in html
+    assert 'name="confirm"' not in html
+    # posted anyway (an old page): refused by the service, as a message
+    response = admin_client.post(transition_url(order, "activate"), {"comment": ""}, follow=True)
     assert "O2: add at least one order product before activating" in messages_of(response)
     order.refresh_from_db()
     assert order.status == OrderStatus.DRAFT
@@ -175,6 +187,8 @@ def test_stale_transition_post_is_refused_with_a_message(admin_client):
     data["_fsm_transition_to"] = "activate"
     response = admin_client.post(change_url(order), data, follow=True)
     assert response.status_code == 200
+    assert f"activate is not allowed: {order} is Activated" in response.content.decode()
+    response = admin_client.post(transition_url(order, "activate"), {"comment": ""}, follow=True)
     assert any(m.startswith("O1: activate is not allowed") for m in messages_of(response))
 
 
@@ -242,14 +256,19 @@ def test_activated_order_cannot_be_deleted_from_admin(admin_client):
 def test_bulk_activate_action_reports_each_refusal(admin_client):
     good = make_order()
     empty = OrderFactory()
+    action = {"action": "activate_selected", "_selected_action": [good.pk, empty.pk]}
+    # first a page that says what it will do to each, and does nothing yet
+    page = admin_client.post(reverse("admin:orders_order_changelist"), action)
+    html = page.content.decode()
+    assert "stages 1 revenue line (1 SO)" in html and "add at least one order product" in html
+    good.refresh_from_db()
+    assert good.status == OrderStatus.DRAFT
     response = admin_client.post(
-        reverse("admin:orders_order_changelist"),
-        {"action": "activate_selected", "_selected_action": [good.pk, empty.pk]},
-        follow=True,
+        reverse("admin:orders_order_changelist"), {**action, "confirm": "yes"}, follow=True
     )
     msgs = messages_of(response)
     assert f"{empty.number}: O2: add at least one order product before activating" in msgs
-    assert "activate: 1 order(s) done." in msgs
+    assert "Activated: 1 of 2." in msgs
     good.refresh_from_db()
     assert good.status == OrderStatus.ACTIVATED
 
@@ -281,6 +300,8 @@ def test_user_without_activate_permission_sees_no_activate_button(client, ops_us
     data = form_data(client.get(change_url(order)))
     data["_fsm_transition_to"] = "activate"
     response = client.post(change_url(order), data, follow=True)
+    assert "you do not have the permission to activate orders" in response.content.decode()
+    response = client.post(transition_url(order, "activate"), {"comment": ""}, follow=True)
     assert any("permission to activate" in m for m in messages_of(response))
     order.refresh_from_db()
     assert order.status == OrderStatus.DRAFT

@@ -299,11 +299,15 @@ def test_reduction_page_items_read_only_and_activate_deactivate_buttons(admin_cl
     data = form_data(response)
     data["_fsm_transition_to"] = "activate"
     response = admin_client.post(reduction_url(reduction), data)
+    confirm = reverse("admin:orders_reductionorder_transition", args=[reduction.pk, "activate"])
+    assert response["Location"] == confirm  # R9: it stages RORD lines, so it asks first
+    assert "stages 1 revenue line (1 RORD)" in admin_client.get(confirm).content.decode()
+    response = admin_client.post(confirm, {"comment": ""})
     assert response.status_code == 302
     reduction.refresh_from_db()
     assert reduction.status == OrderStatus.ACTIVATED
     assert ord1.items.get().available_quantity == 20
-    assert f"{reduction.number}: activate done." in messages_of(response)
+    assert f"{reduction.number}: activated." in messages_of(response)
 
     data = form_data(admin_client.get(reduction_url(reduction)))
     data["_fsm_transition_to"] = "deactivate"
@@ -325,6 +329,9 @@ def test_r7_refused_activation_is_a_message_naming_the_rule(admin_client, ord1):
     data["_fsm_transition_to"] = "activate"
     response = admin_client.post(reduction_url(second), data, follow=True)
     assert response.status_code == 200
+    assert "It cannot be done now: " in response.content.decode()  # the R7 refusal
+    confirm = reverse("admin:orders_reductionorder_transition", args=[second.pk, "activate"])
+    response = admin_client.post(confirm, {"comment": ""}, follow=True)
     assert any(m.startswith("R7: ") for m in messages_of(response))
 
 
@@ -347,9 +354,11 @@ def test_reduction_page_without_permission_shows_no_activate_button(client, ops_
     response = client.get(reduction_url(reduction))
     assert 'value="activate"' not in response.content.decode()  # R1
     data = form_data(response)
-    data["_fsm_transition_to"] = "activate"  # a crafted POST is refused by the service
+    data["_fsm_transition_to"] = "activate"  # a crafted POST reaches no transition
     response = client.post(reduction_url(reduction), data, follow=True)
-    assert any(m.startswith("R1: ") for m in messages_of(response)), messages_of(response)
+    assert response.status_code == 403
+    confirm = reverse("admin:orders_reductionorder_transition", args=[reduction.pk, "activate"])
+    assert client.post(confirm, {"comment": ""}).status_code == 403
     reduction.refresh_from_db()
     assert reduction.status == OrderStatus.DRAFT
 

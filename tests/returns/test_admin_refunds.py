@@ -99,12 +99,17 @@ def test_refund_page_buttons_go_through_the_service(admin_client, tv1_rma):
     html = page(admin_client, url)
     assert 'value="succeed"' in html and 'value="fail"' in html and 'value="retry"' not in html
     assert tv1_rma.number in html and refund.credit_memo.number in html
-    response = admin_client.post(url, {"_fsm_transition_to": "succeed"}, follow=True)
+    response = admin_client.post(url, {"_fsm_transition_to": "succeed"})
+    confirm = reverse("admin:returns_refund_transition", args=[refund.pk, "succeed"])
+    assert response["Location"] == confirm  # money paid: asked first, saying how much
+    assert f"records {refund.amount.amount:,.2f} USD as paid back" in page(admin_client, confirm)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    response = admin_client.post(confirm, {"comment": ""}, follow=True)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
-    assert "succeed" in response.content.decode() and 'id="refund-history"' in (
-        response.content.decode()
-    )
+    html = response.content.decode()
+    assert f"{refund}: marked refunded." in html and 'id="refund-history"' in html
 
 
 def test_lists_of_refunds_and_processings_run_constant_queries(admin_client, fee_product):

@@ -189,8 +189,8 @@ class Custom:
     denied: tuple = (403,)
 
 
-# the transition form: 403 without the right to change the document; with it but without
-# the transition's permission, django-fsm redirects to the document with a message
+# the transition page: 403 without the right to change the document; with it but without
+# the transition's permission, a redirect to the document with a message
 FSM_DENIED = (302, 403)
 CUSTOM: dict[str, Custom] = {
     "auth_user_password_change": Custom(
@@ -262,11 +262,10 @@ CUSTOM: dict[str, Custom] = {
     "revenue_period_gl": Custom(
         (see("revenue.period"),), obj("revenue.Period", "closed period", status="CLOSED")
     ),
-    # close has no form: django-fsm answers 400 to a GET of it (the page posts instead)
+    # every transition asks first on a page of its own (what it does, a reason)
     "revenue_period_transition": Custom(
         (("revenue.close_period",), ("revenue.change_period",)),
         obj("revenue.Period", "open period", "close", status="OPEN"),
-        ok=(400,),
         denied=FSM_DENIED,
     ),
     "revenue_collectionrun_collect": Custom((("revenue.collect_now",),), method="POST", ok=(302,)),

@@ -35,7 +35,15 @@ def test_admin_action_without_csrf_token_is_403_and_runs_nothing(csrf_client, de
     order.refresh_from_db()
     assert order.status == OrderStatus.DRAFT
     token = token_of(csrf_client, url)
-    response = csrf_client.post(url, {**data, "csrfmiddlewaretoken": token})
+    confirm = {**data, "csrfmiddlewaretoken": token}
+    assert csrf_client.post(url, confirm).status_code == 200  # what it will do, first
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DRAFT
+    forged = {**data, "confirm": "yes", "csrfmiddlewaretoken": "x" * 32}
+    assert csrf_client.post(url, forged).status_code == 403
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DRAFT
+    response = csrf_client.post(url, {**confirm, "confirm": "yes"})
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.ACTIVATED  # O2: the demo draft has products
