@@ -13,17 +13,18 @@ from django.urls import path, reverse
 from core import admin_report_views as reports
 from core.admin_objects import is_key
 from core.admin_reports import admin_reports_for
+from core.work_queue import work_queue_areas
 
 APP_ORDER = [
     "orders",
     "returns",
     "revenue",
     "reports",  # the registered reports (core.admin_reports), after the work apps
-    "core",
-    "django_celery_beat",
-    "django_celery_results",
-    "auth",
+    "administration",
 ]
+# internals, under one "Administration" heading after the work: users and groups, report
+# downloads, Celery's results and beat's schedules (solar events, clocked, crontabs …)
+ADMINISTRATION = ("auth", "core", "django_celery_beat", "django_celery_results")
 
 
 class ContraAdminSite(admin.AdminSite):
@@ -32,12 +33,32 @@ class ContraAdminSite(admin.AdminSite):
     index_title = "Orders, returns and revenue"
     enable_nav_sidebar = False  # the width goes to the tables
 
+    def index(self, request, extra_context=None):
+        """The home page: the work queue first (``core.work_queue``), then the apps."""
+        extra_context = {"work_queue": work_queue_areas(request), **(extra_context or {})}
+        return super().index(request, extra_context)
+
     def get_app_list(self, request, app_label=None):
         rank = {label: i for i, label in enumerate(APP_ORDER)}
         apps = super().get_app_list(request, app_label)
         if app_label is None:
-            apps += self.reports_app(request)
+            apps = self.administration_merged(apps) + self.reports_app(request)
         return sorted(apps, key=lambda app: rank.get(app["app_label"], len(rank)))
+
+    def administration_merged(self, apps: list[dict]) -> list[dict]:
+        """The internal apps' models under one "Administration" heading."""
+        internal = [app for app in apps if app["app_label"] in ADMINISTRATION]
+        if not internal:
+            return apps
+        models = [model for app in internal for model in app["models"]]
+        merged = {
+            "name": "Administration",
+            "app_label": "administration",
+            "app_url": reverse("admin:index", current_app=self.name) + "#administration",
+            "has_module_perms": True,
+            "models": sorted(models, key=lambda model: str(model["name"])),
+        }
+        return [app for app in apps if app["app_label"] not in ADMINISTRATION] + [merged]
 
     def reports_app(self, request) -> list[dict]:
         """The "Reports" heading: every registered report the user may open."""
