@@ -25,8 +25,9 @@ class Refusal:
 
     @classmethod
     def stop(cls, *, code: str, rule: str, field: str = "", detail: str) -> Refusal:
-        """A coded refusal's usual message: "CODE (RULE): detail"."""
-        return cls(code=code, rule=rule, field=field, message=f"{code} ({rule}): {detail}")
+        """A coded refusal's usual message: "CODE: detail" (the code an accountant looks
+        up beside the sentence; the rule ID stays in ``rule``)."""
+        return cls(code=code, rule=rule, field=field, message=f"{code}: {detail}")
 
     def as_dict(self) -> dict[str, str]:
         """As stored on a staged line (``errors``, ``parse_errors``): code, rule, field,
@@ -37,8 +38,10 @@ class Refusal:
 class BusinessRuleRefused(Exception):
     """A user's request breaks a rule of the spec (O2, R7, ...).
 
-    ``str()`` reads ``"O2: <message>"`` so a page can show it as it is; ``field`` names
-    the form field at fault when there is one (forms attach the error to it).
+    ``str()`` is the sentence a user reads (pages show it as it is); ``bracketed`` adds the
+    rule ID for commands and logs ("cannot activate: add a product [O2]", as the interface
+    spec has it); ``field`` names the form field at fault when there is one (forms attach
+    the error to it).
     """
 
     def __init__(self, *, rule: str, message: str, field: str | None = None, **facts: Any):
@@ -49,7 +52,11 @@ class BusinessRuleRefused(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
+        return self.message
+
+    @property
+    def bracketed(self) -> str:
+        return f"{self.message} [{self.rule}]"
 
     @property
     def refusal(self) -> Refusal:
@@ -69,4 +76,8 @@ class BusinessRulesRefused(BusinessRuleRefused):
         super().__init__(rule=first.rule, message=first.message, field=first.field)
 
     def __str__(self) -> str:
-        return "; ".join(f"{r.rule}: {r.message}" for r in self.refusals)
+        return "; ".join(r.message for r in self.refusals)
+
+    @property
+    def bracketed(self) -> str:
+        return "; ".join(r.bracketed for r in self.refusals)

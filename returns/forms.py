@@ -1,7 +1,7 @@
 """Forms of the order page's return flows: *Create RMA…* (T1–T5), *Simple return…* (T12)
 and *Simple cancel…* (T13).
 
-They only parse what was typed, with errors that name their rule; every business rule is
+They only parse what was typed, with errors in plain words; every business rule is
 checked by the returns services, whose refusals land on the field they name
 (``quantity_<order product>``, ``reason_<order product>``, a fee row's field) or on top."""
 
@@ -78,7 +78,7 @@ SIMPLE_CANCEL = Flow(
 )
 
 
-def _decimal_field(rule: str, *, label: str, decimal_places: int, **kwargs) -> forms.DecimalField:
+def _decimal_field(*, label: str, decimal_places: int, **kwargs) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         required=False,
@@ -86,21 +86,21 @@ def _decimal_field(rule: str, *, label: str, decimal_places: int, **kwargs) -> f
         decimal_places=decimal_places,
         widget=forms.TextInput(attrs={"size": 7, "class": "contra-qty", "inputmode": "decimal"}),
         error_messages={
-            "invalid": f"{rule}: enter a number",
-            "max_digits": f"{rule}: no more than %(max)s digits",
-            "max_decimal_places": f"{rule}: no more than %(max)s decimal places",
-            "max_whole_digits": f"{rule}: no more than %(max)s digits before the point",
+            "invalid": "Enter a number",
+            "max_digits": "No more than %(max)s digits",
+            "max_decimal_places": "No more than %(max)s decimal places",
+            "max_whole_digits": "No more than %(max)s digits before the point",
         },
         **kwargs,
     )
 
 
-def _reason_field(rule: str, *, label: str, blank_label: str = "---------") -> forms.ChoiceField:
+def _reason_field(*, label: str, blank_label: str = "---------") -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
         required=False,
         choices=[("", blank_label), *ReturnReason.choices],
-        error_messages={"invalid_choice": f"{rule}: %(value)s is not a reason for return"},
+        error_messages={"invalid_choice": "%(value)s is not a reason for return"},
     )
 
 
@@ -119,13 +119,10 @@ class ReturnItemsForm(forms.Form):
         self.items, self.flow = items, flow
         for item in items:
             self.fields[f"quantity_{item.pk}"] = _decimal_field(
-                flow.rule,
                 label=f"{item.so_line_id}: {flow.quantity_label.lower()}",
                 decimal_places=2,
             )
-            self.fields[f"reason_{item.pk}"] = _reason_field(
-                flow.reason_rule, label=f"{item.so_line_id}: reason"
-            )
+            self.fields[f"reason_{item.pk}"] = _reason_field(label=f"{item.so_line_id}: reason")
 
     def entered(self) -> dict[int, tuple[Decimal, str]]:
         """Quantity and reason of each product with a quantity typed in."""
@@ -139,7 +136,7 @@ class ReturnItemsForm(forms.Form):
 
 
 class RmaCreateForm(ReturnItemsForm):
-    reason = _reason_field("T3", label="Reason for return")
+    reason = _reason_field(label="Reason for return")
     then = forms.ChoiceField(
         label="Then",
         choices=[("submit", "Submit now"), ("draft", "Save as draft")],
@@ -161,7 +158,7 @@ class SimpleFlowForm(ReturnItemsForm):
         label="Ensure the refund",
         required=False,
         initial=True,
-        help_text="T9: refund the credit memo less the fee invoice at once (pending until "
+        help_text="Refund the credit memo less the fee invoice at once (pending until "
         "the gateway pays).",
     )
 
@@ -183,18 +180,18 @@ class FeeForm(forms.Form):
         required=False,
         empty_value=None,
         error_messages={
-            "invalid_choice": "T4: order product %(value)s is not one of this order's "
+            "invalid_choice": "Order product %(value)s is not one of this order's "
             "products listed above"
         },
     )
-    amount = _decimal_field("T4", label="Amount", decimal_places=4)
+    amount = _decimal_field(label="Amount", decimal_places=4)
     amount_type = forms.ChoiceField(
         label="Amount type",
         choices=FeeAmountType.choices,
         initial=FeeAmountType.AMOUNT_WITH_TAX,
         error_messages={
-            "invalid_choice": "T5: %(value)s is not an amount type",
-            "required": "T5: choose an amount type",
+            "invalid_choice": "%(value)s is not an amount type",
+            "required": "Choose an amount type",
         },
     )
     description = forms.CharField(
@@ -202,15 +199,15 @@ class FeeForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"size": 22}),
-        error_messages={"max_length": "T4: no more than %(limit_value)d characters"},
+        error_messages={"max_length": "No more than %(limit_value)d characters"},
     )
     fee_product = FeeProductField(
         label="Fee product",
         queryset=Product.objects.all(),
         required=False,
-        error_messages={"invalid_choice": "T4: product %(value)s does not exist"},
+        error_messages={"invalid_choice": "Product %(value)s does not exist"},
     )
-    reason = _reason_field("T4", label="Reason", blank_label="The product's")
+    reason = _reason_field(label="Reason", blank_label="The product's")
 
     def __init__(self, *args, items: list[OrderItem], fee_products: list[Product], **kwargs):
         super().__init__(*args, **kwargs)
@@ -225,7 +222,7 @@ class FeeForm(forms.Form):
     def clean(self):
         data = super().clean()
         if "item" in data and data["item"] is None:
-            self.add_error("item", "T4: choose the order product this fee is charged on")
+            self.add_error("item", "Choose the order product this fee is charged on")
         return data
 
     def fee_input(self) -> FeeInput:
@@ -285,12 +282,11 @@ class ReturnFlowForms:
                 placed = False
                 continue
             if item.pk not in entered:
-                rule = "T4" if self.flow is RMA else self.flow.rule
                 what = self.flow.quantity_label.lower()
                 verb = "canceled" if self.flow is SIMPLE_CANCEL else "returned"
                 fee_form.add_error(
                     "item",
-                    f"{rule}: {item.so_line_id} has no {what}: a fee is charged on the "
+                    f"{item.so_line_id} has no {what}: a fee is charged on the "
                     f"units {verb} with it",
                 )
                 placed = False

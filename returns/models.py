@@ -141,7 +141,7 @@ class ReturnOrder(FSMModelMixin, models.Model):
         source=ReturnStatus.APPROVED,
         target=ReturnStatus.CLOSED,
         permission="returns.close_returnorder",
-        custom={"label": "Close", "help_text": "T11: once every product line is processed"},
+        custom={"label": "Close", "help_text": "Once every product line is processed"},
     )
     def close(self, *, by=None) -> None:
         self.closed_at = timezone.now()
@@ -153,7 +153,7 @@ class ReturnOrder(FSMModelMixin, models.Model):
         permission="returns.cancel_returnorder",
         custom={
             "label": "Cancel",
-            "help_text": "T11: cancel its open lines and give back their quantities",
+            "help_text": "Cancel its open lines and give back their quantities",
             "form": "orders.forms.TransitionReasonForm",
         },
     )
@@ -208,11 +208,9 @@ class ReturnOrderLine(models.Model):
     fee_amount_type = models.CharField(max_length=20, choices=FeeAmountType.choices, blank=True)
     fee_description = models.CharField(max_length=200, blank=True)
     fee_total = MoneyField(
-        null=True, blank=True, help_text="T5: the fee for the expected quantity.", **MONEY
+        null=True, blank=True, help_text="The fee for the expected quantity.", **MONEY
     )
-    fee_charged = MoneyField(
-        null=True, blank=True, help_text="T7: what processing charged.", **MONEY
-    )
+    fee_charged = MoneyField(null=True, blank=True, help_text="What processing charged.", **MONEY)
     product_line = models.ForeignKey(
         "self",
         null=True,
@@ -227,7 +225,7 @@ class ReturnOrderLine(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="splits",
-        help_text="The line this one was split from when part of it was processed (T6).",
+        help_text="The line this one was split from when part of it was processed.",
     )
     processing = models.ForeignKey(
         "ReturnProcessing",

@@ -179,7 +179,8 @@ def can_return_items(return_order: ReturnOrder, groups: list[ProductLineGroup]) 
 
 def return_order_history(*, return_order: ReturnOrder, refund_ids: list[int]) -> list[AuditEvent]:
     """The RMA's audit events (T15) and those of its refunds, oldest first; a refund's
-    event reads "RF-000001: fail". One query."""
+    event reads "RF-000001: marked failed" (``action_label``, its action's label after the
+    refund's number; ``action`` stays the stored value). One query."""
     types = ContentType.objects.get_for_models(ReturnOrder, Refund)
     events = list(
         AuditEvent.objects.filter(
@@ -189,5 +190,6 @@ def return_order_history(*, return_order: ReturnOrder, refund_ids: list[int]) ->
     )
     for event in events:
         if event.content_type_id == types[Refund].pk:
-            event.action = f"{event.object_repr}: {event.action}"
+            label = event.get_action_display()
+            event.action_label = f"{event.object_repr}: {label[:1].lower()}{label[1:]}"
     return events

@@ -8,6 +8,8 @@ from django import forms
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from core.widgets import DateInput
+
 from .models import InboundLine, ProfileSetting
 from .models.choices import LineStatus, TranType
 from .services.inbound import EDITABLE_FIELDS
@@ -33,7 +35,7 @@ class InboundUploadForm(forms.Form):
         help_text=(
             "A CSV with a header row (UTF-8) or a JSON array of objects, with the interchange "
             "column names (TRAN_TYPE, SO_LINE_ID, EXT_SLL_PRC…). Every row is staged; values "
-            "that cannot be parsed stay on their line as INB-000 errors (I2)."
+            "that cannot be parsed stay on their line as INB-000 errors."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
     )
@@ -48,7 +50,8 @@ class InboundLineForm(forms.ModelForm):
         label="RORD Review Completed",
         choices=REVIEW_CHOICES,
         required=False,
-        help_text="I5: Y skips V6 and V7 for this RORD line at the next collection.",
+        help_text="Y skips the date checks RPRO-00353 and RPRO-00356 for this RORD line at "
+        "the next collection.",
     )
 
     class Meta:
@@ -70,7 +73,7 @@ class InboundLineForm(forms.ModelForm):
         if review is not None and self.instance.tran_type != TranType.RORD:
             review.disabled = True
             review.widget = PlainTextWidget()
-            review.help_text = "I5: only RORD lines carry a review flag."
+            review.help_text = "Only RORD lines carry a review flag."
 
     def clean(self):
         """A2 on the values as edited, so that the form shows the refusal on its field
@@ -146,12 +149,8 @@ class ReasonForm(forms.Form):
 
 
 class DatesChangeForm(ReasonForm):
-    start_date = forms.DateField(
-        label="New revenue start", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end_date = forms.DateField(
-        label="New revenue end", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start_date = forms.DateField(label="New revenue start", widget=DateInput())
+    end_date = forms.DateField(label="New revenue end", widget=DateInput())
     field_order = ["start_date", "end_date", "reason"]
 
 
@@ -162,7 +161,7 @@ class PeriodOpenForm(forms.Form):
     period = forms.CharField(
         label="First open period",
         max_length=6,
-        help_text="YYYYMM, e.g. 202601. Only while the ledger has no entries (S1).",
+        help_text="YYYYMM, e.g. 202601. Only while the ledger has no entries.",
         widget=forms.TextInput(attrs={"size": 8, "placeholder": "YYYYMM", "autofocus": True}),
     )
 

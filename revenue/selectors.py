@@ -11,6 +11,7 @@ from typing import IO
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from core.amounts import amount_text
 from core.services import sum_exact
 
 from .models import InboundLine, JournalEntry, Period, ScheduleRow, SoLine
@@ -24,11 +25,10 @@ def open_period_id() -> int | None:
 
 
 def money_text(value) -> str:
-    """Export amounts: two decimals, empty for null."""
+    """Export amounts: two decimals, empty for null, a zero without a sign."""
     if value is None:
         return ""
-    amount = getattr(value, "amount", value)
-    return f"{Decimal(amount):.2f}"
+    return amount_text(value, 2, grouping=False)
 
 
 def _row_sum(condition: Q):

@@ -143,10 +143,10 @@ class OrderReductionViewsMixin:
             raise PermissionDenied
         if is_reducible(order):
             return order, None
-        rule, what = ("B4", "billed") if permission == BILL_PERMISSION else ("R2", "reduced")
+        what = "billed" if permission == BILL_PERMISSION else "reduced"  # B4, R2
         self.message_user(
             request,
-            f"{rule}: only Activated or Fulfilled standard orders can be {what} ({order} is "
+            f"Only Activated or Fulfilled standard orders can be {what} ({order} is "
             f"{order.get_status_display()}).",
             level=messages.ERROR,
         )
@@ -221,7 +221,7 @@ class OrderReductionViewsMixin:
         if not items:
             self.message_user(
                 request,
-                f"C1: {order} has no recurring product left to cancel.",
+                f"{order} has no recurring product left to cancel.",
                 level=messages.ERROR,
             )
             return HttpResponseRedirect(change_url)

@@ -57,7 +57,7 @@ admin_report_register(
     group_noun="document line",
     links=reconcile_links,
     estimate=reconcile_estimate,
-    description="M5: every line of the period's invoices and credit memos against the "
+    description="Every line of the period's invoices and credit memos against the "
     "revenue lines emitted for it; revenue lines no document explains listed apart.",
     order=50,
 )

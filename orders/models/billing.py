@@ -109,7 +109,7 @@ class Invoice(FSMModelMixin, models.Model):
         source=InvoiceStatus.DRAFT,
         target=InvoiceStatus.POSTED,
         permission="orders.post_invoice",
-        custom={"label": "Post", "help_text": "B5: post and send INV lines to revenue"},
+        custom={"label": "Post", "help_text": "Post and send INV lines to revenue"},
     )
     def post(self, *, by=None) -> None:
         self.posted_at = timezone.now()
@@ -122,7 +122,7 @@ class Invoice(FSMModelMixin, models.Model):
         permission="orders.void_invoice",
         custom={
             "label": "Void",
-            "help_text": "B5: only while revenue has not collected its lines and nothing "
+            "help_text": "Only while revenue has not collected its lines and nothing "
             "was credited against it",
             "form": "orders.forms.TransitionReasonForm",
         },
@@ -235,7 +235,7 @@ class CreditMemo(FSMModelMixin, models.Model):
         source=CreditMemoStatus.DRAFT,
         target=CreditMemoStatus.ISSUED,
         permission="orders.issue_creditmemo",
-        custom={"label": "Issue", "help_text": "B6: issue and send CM lines to revenue"},
+        custom={"label": "Issue", "help_text": "Issue and send CM lines to revenue"},
     )
     def issue(self, *, by=None) -> None:
         self.issued_at = timezone.now()
@@ -248,7 +248,7 @@ class CreditMemo(FSMModelMixin, models.Model):
         permission="orders.void_creditmemo",
         custom={
             "label": "Void",
-            "help_text": "B6: only while revenue has not collected its lines",
+            "help_text": "Only while revenue has not collected its lines",
             "form": "orders.forms.TransitionReasonForm",
         },
     )

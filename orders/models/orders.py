@@ -94,7 +94,7 @@ class Order(FSMModelMixin, models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="Inbound batch of the SO / RORD lines its activation staged (O9, R9).",
+        help_text="Inbound batch of the SO / RORD lines its activation staged.",
     )
 
     class Meta:
@@ -143,7 +143,7 @@ class Order(FSMModelMixin, models.Model):
         source=OrderStatus.DRAFT,
         target=OrderStatus.ACTIVATED,
         permission="orders.activate_order",
-        custom={"label": "Activate", "help_text": "O2: lock the order and send it to revenue"},
+        custom={"label": "Activate", "help_text": "Lock the order and send it to revenue"},
     )
     def activate(self, *, by=None) -> None:
         self.activated_at = timezone.now()
@@ -156,7 +156,7 @@ class Order(FSMModelMixin, models.Model):
         permission="orders.fulfil_order",
         # change orders of fees are fulfilled by the returns services (T8)
         conditions=[lambda order: order.kind != OrderKind.REDUCTION],
-        custom={"label": "Fulfil", "help_text": "O6: fulfil everything not reduced"},
+        custom={"label": "Fulfil", "help_text": "Fulfil everything not reduced"},
     )
     def fulfil(self, *, by=None) -> None:
         """Status only: ``order_fulfil`` sets the fulfilled quantities (O6)."""
@@ -168,7 +168,7 @@ class Order(FSMModelMixin, models.Model):
         permission="orders.deactivate_order",
         custom={
             "label": "Deactivate",
-            "help_text": "O5: back to draft (only without reductions, invoices or revenue)",
+            "help_text": "Back to draft (only without reductions, invoices or revenue)",
             "form": "orders.forms.TransitionReasonForm",
         },
     )
@@ -233,7 +233,7 @@ class OrderItem(models.Model):
     )
     revenue_method = models.CharField(max_length=20, choices=RevenueMethod.choices, blank=True)
     available_quantity = models.DecimalField(
-        default=ZERO, editable=False, help_text="What can still be reduced (R7).", **QTY
+        default=ZERO, editable=False, help_text="What can still be reduced.", **QTY
     )
     fulfilled_quantity = models.DecimalField(default=ZERO, editable=False, **QTY)
     return_initiated_quantity = models.DecimalField(default=ZERO, editable=False, **QTY)
@@ -241,7 +241,7 @@ class OrderItem(models.Model):
     canceled_quantity = models.DecimalField(
         default=ZERO,
         editable=False,
-        help_text="Units canceled before fulfilment by a simple cancel (T13).",
+        help_text="Units canceled before fulfilment by a simple cancel.",
         **QTY,
     )
     original_order_item = models.ForeignKey(
@@ -268,7 +268,7 @@ class OrderItem(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="When its next unbilled period falls due (B2); empty: nothing left to "
+        help_text="When its next unbilled period falls due; empty: nothing left to "
         "bill. Lets the billing run visit only the orders with something due.",
     )
 

@@ -117,7 +117,7 @@ def _reason(doc: DocumentLine, status: str, lines: list[BillingLine], billed, re
             "until it is fixed and collected."
         )
     if status == WAITING:
-        return f"Waiting for its SO line {lines[0].so_line_id} to be collected (V12, {ids})."
+        return f"Waiting for its SO line {lines[0].so_line_id} to be collected ({ids})."
     if status == NEW:
         return f"Staged ({ids}), not collected yet: the next collection takes it."
     reasons = "; ".join(sorted({line.withdrawn_reason for line in lines if line.withdrawn_reason}))

@@ -96,7 +96,7 @@ def cancellation_problems(*, item: OrderItem, terminated_date: date) -> list[Bus
                 field="quantity",
                 message=f"only {qty_text(item.quantity - taken)} of {qty_text(item.quantity)} "
                 f"can still be reduced, a cancellation takes all {qty_text(item.quantity)} "
-                f"(C1): {label} is already reduced by {names}",
+                f": {label} is already reduced by {names}",
             )
         )
     return problems

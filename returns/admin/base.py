@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from core.amounts import money_shown
 from orders.admin.common import admin_link, badge
 from orders.admin.filters import InputFilter, accounts_matching
 
@@ -42,8 +43,11 @@ def safe_next(request, fallback: str) -> str:
 
 
 def money_cell(value) -> str:
-    """A money amount for a list column (right-aligned by the stylesheet)."""
-    return format_html('<span class="contra-num">{}</span>', value) if value is not None else "—"
+    """A money amount for a list column (right-aligned by the stylesheet); a zero without a
+    sign."""
+    if value is None:
+        return "—"
+    return format_html('<span class="contra-num">{}</span>', money_shown(value))
 
 
 def status_badge_of(obj, field: str = "status") -> str:

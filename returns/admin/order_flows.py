@@ -34,9 +34,9 @@ RMA_PERMISSION = "returns.add_returnorder"
 SIMPLE_PERMISSION = "returns.simple_return"
 RETURNABLE = (OrderStatus.ACTIVATED, OrderStatus.FULFILLED)  # T1
 TOOLS = {  # flow: (permission, object tool, its tooltip)
-    RMA: (RMA_PERMISSION, "Create RMA…", "T1–T5: the customer sends units back"),
-    SIMPLE_RETURN: (SIMPLE_PERMISSION, "Simple return…", "T12: return fulfilled units now"),
-    SIMPLE_CANCEL: (SIMPLE_PERMISSION, "Simple cancel…", "T13: cancel units not fulfilled yet"),
+    RMA: (RMA_PERMISSION, "Create RMA…", "The customer sends units back"),
+    SIMPLE_RETURN: (SIMPLE_PERMISSION, "Simple return…", "Return fulfilled units now"),
+    SIMPLE_CANCEL: (SIMPLE_PERMISSION, "Simple cancel…", "Cancel units not fulfilled yet"),
 }
 SIMPLE_KINDS = (ProcessingKind.SIMPLE_RETURN, ProcessingKind.SIMPLE_CANCEL)
 
@@ -181,15 +181,14 @@ def flow_view(model_admin, request, object_id, *, flow: Flow):
 
 
 def _cannot_start(order: Order, flow: Flow) -> str:
-    rule = "T1" if flow is RMA else flow.rule
-    if order.status not in RETURNABLE:
+    if order.status not in RETURNABLE:  # T1
         return (
-            f"{rule}: only Activated or Fulfilled orders can be returned or canceled ({order} "
+            f"Only Activated or Fulfilled orders can be returned or canceled ({order} "
             f"is {order.get_status_display()})."
         )
     if not any(flow.available(item) > 0 for item in order_items(order)):
         what = "not fulfilled yet" if flow is SIMPLE_CANCEL else "available to return"
-        return f"{flow.rule}: {order} has no units {what}."
+        return f"{order} has no units {what}."
     return ""
 
 

@@ -63,7 +63,7 @@ class ReturnItemsForm(forms.Form):
         label="Ensure the refund now",
         required=False,
         initial=True,
-        help_text="T9: refund = credit memo − fee invoice, created Pending.",
+        help_text="Refund = credit memo − fee invoice, created Pending.",
     )
 
     def __init__(self, data=None, *, groups: list[ProductLineGroup]):
@@ -160,7 +160,7 @@ class ReturnOrderViewsMixin:
                 if rma.status != "APPROVED"
                 else f"{rma} has no open product line left to return"
             )
-            self.message_user(request, f"T6: {why}.", level=messages.ERROR)
+            self.message_user(request, f"{why}.", level=messages.ERROR)
             return self._page(rma)
         form = ReturnItemsForm(request.POST if request.method == "POST" else None, groups=groups)
         stale = self._stale_lines(rma, form)
@@ -218,9 +218,7 @@ class ReturnOrderViewsMixin:
         rma = self._rma(request, object_id, "cancel")
         line = ReturnOrderLine.objects.filter(pk=line_id, return_order=rma).first()
         if line is None:
-            self.message_user(
-                request, f"T11: line id {line_id} is not on {rma}.", level=messages.ERROR
-            )
+            self.message_user(request, f"Line id {line_id} is not on {rma}.", level=messages.ERROR)
             return self._page(rma, "rma-lines")
         line.return_order = rma
         try:
@@ -233,7 +231,7 @@ class ReturnOrderViewsMixin:
             self.message_user(
                 request,
                 f"Line {line} canceled with its open fees: {line.quantity_canceled.normalize():f} "
-                "unit(s) given back to the order product's available to return (T10).",
+                "unit(s) given back to the order product's available to return.",
                 level=messages.SUCCESS,
             )
         return self._page(rma, "rma-lines")
@@ -245,7 +243,7 @@ class ReturnOrderViewsMixin:
         if processing is None:
             self.message_user(
                 request,
-                f"T9: processing id {processing_id} is not one of {rma}'s.",
+                f"Processing id {processing_id} is not one of {rma}'s.",
                 level=messages.ERROR,
             )
             return self._page(rma, "rma-processings")

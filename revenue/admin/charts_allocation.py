@@ -14,7 +14,7 @@ ESP_COLOR, ALLOCATED_COLOR = "#b9c2cb", "#2f7dc1"
 
 def _carve_label(line, currency: str) -> dict:
     if line.allocated is None:
-        why = "returned (P2)" if line.is_returned else "no SSP: outside the pool"
+        why = "returned: outside the pool" if line.is_returned else "no SSP: outside the pool"
         return {"text": why, "tone": "quiet"}
     carve = line.carve.amount if line.carve is not None else 0
     sign = "+" if carve > 0 else ""
@@ -49,7 +49,7 @@ def allocation_chart(lines, currency: str) -> dict | None:
                 "point_labels": on_esp,
             },
             {
-                "label": "Allocated (A3)",
+                "label": "Allocated",
                 "data": allocated,
                 "color": ALLOCATED_COLOR,
                 "point_labels": on_allocated,

@@ -6,7 +6,6 @@ The admin is thin: it reads through selectors and writes through services only.
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
@@ -17,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.amounts import amount_text as core_amount_text
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.models import AuditEvent
 from core.services import currency_exponent
@@ -42,9 +42,8 @@ def amount_text(amount, currency: str | None = None) -> str:
         return ""
     if hasattr(amount, "currency") and currency is None:
         currency = str(amount.currency)
-    value = Decimal(getattr(amount, "amount", amount))
     places = currency_exponent(currency) if currency else 2
-    return f"{value:,.{places}f}"
+    return core_amount_text(amount, places)
 
 
 def money_html(amount, currency: str | None = None, *, code: bool = True) -> str:
@@ -53,7 +52,7 @@ def money_html(amount, currency: str | None = None, *, code: bool = True) -> str
     if hasattr(amount, "currency") and currency is None:
         currency = str(amount.currency)
     text = amount_text(amount, currency)
-    negative = Decimal(getattr(amount, "amount", amount)) < 0
+    negative = text.startswith("-")  # not a zero that rounds from below
     return format_html(
         '<span class="contra-num{}">{}{}</span>',
         " revenue-negative" if negative else "",

@@ -27,7 +27,7 @@ AWAITING, UNMARKED, MARKED = "awaiting", "unmarked", "marked"
 class RordReviewFilter(admin.SimpleListFilter):
     """RORDs stopped by V6 / V7, all of them or split by their review flag."""
 
-    title = "RORD review (V6 / V7)"
+    title = "RORD review (RPRO-00353 / RPRO-00356)"
     parameter_name = "rord_review"
 
     def lookups(self, request, model_admin):
@@ -92,7 +92,7 @@ class RordReviewMixin:
                 problems.append(refusal.message)
             else:
                 accepted.append(line.pk)
-        self.message_refusals(request, problems, what="I5: line(s)")
+        self.message_refusals(request, problems, what="line(s)")
         if not accepted:
             return
         lines = list(InboundLine.objects.filter(pk__in=accepted).order_by("pk"))
@@ -103,7 +103,7 @@ class RordReviewMixin:
                 request,
                 "Not retried: "
                 + "; ".join(f"{x} is stopped by {x.error_codes}" for x in stuck[:MORE_AFTER])
-                + ". The review skips V6 and V7 only: edit the line to retry it (I3).",
+                + ". The review skips RPRO-00353 and RPRO-00356 only: edit the line to retry it.",
                 level=messages.WARNING,
             )
         if not due:
@@ -113,7 +113,7 @@ class RordReviewMixin:
             self.message_user(
                 request,
                 format_html(
-                    "I5: RORD Review Completed = Y on {}. You may not start a collection "
+                    "RORD Review Completed = Y on {}. You may not start a collection "
                     "(permission “Can start a collection run”): the next scheduled "
                     "collection collects them.",
                     names,
@@ -126,8 +126,8 @@ class RordReviewMixin:
         self.message_user(
             request,
             format_html(
-                "I5: RORD Review Completed = Y on {}; collection run {} queued to collect "
-                'them (V6 and V7 skipped). <a href="{}">Follow its progress ›</a>',
+                "RORD Review Completed = Y on {}; collection run {} queued to collect "
+                'them (RPRO-00353 and RPRO-00356 skipped). <a href="{}">Follow its progress ›</a>',
                 names,
                 run.pk,
                 url,

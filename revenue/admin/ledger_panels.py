@@ -35,7 +35,7 @@ class Figure:
 @dataclass
 class FigureGroup:
     title: str
-    rules: str
+    rules: str  # the spec's rules behind the group (for readers of the code, not shown)
     figures: list[Figure]
 
 
@@ -51,19 +51,19 @@ def _money(value: Decimal | None, currency: str, *, empty: str = EMPTY) -> str:
 
 def _ssp_input(line: SoLine) -> tuple[str, str]:
     if line.ssp_pct is not None:
-        return f"SSP_PCT {plain(line.ssp_pct)} %", "A2: Ext SSP = net ELP × SSP_PCT / 100"
+        return f"SSP_PCT {plain(line.ssp_pct)} %", "Ext SSP = net ELP × SSP_PCT / 100"
     if line.ssp_price is not None:
         return (
             f"SSP_PRICE {plain(line.ssp_price)}",
-            "A2: Ext SSP = SSP_PRICE × quantity × term months, less what reductions took",
+            "Ext SSP = SSP_PRICE × quantity × term months, less what reductions took",
         )
-    return EMPTY, "No SSP: the line stays out of the allocation pool (A3)"
+    return EMPTY, "No SSP: the line stays out of the allocation pool"
 
 
 def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
     c = figures.currency
     returned = figures.returned
-    p2 = "P2: shown empty on a returned line"
+    p2 = "Shown empty on a returned line"
     ssp, ssp_hint = _ssp_input(line)
     net_elp = line.ext_lst_prc.amount + line.reduced_lst_prc
     return [
@@ -73,7 +73,7 @@ def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
             [
                 Figure("SO ESP", _money(figures.esp, c), "EXT_SLL_PRC of the latest SO"),
                 Figure("Σ RORD", _money(figures.rord, c), "Sum of the collected RORDs' ESP"),
-                Figure("Σ CM-R", _money(figures.cmr, c), "What CM-R lines took off (P5)"),
+                Figure("Σ CM-R", _money(figures.cmr, c), "What CM-R lines took off"),
                 Figure(
                     "Net sell price",
                     _money(figures.net, c),
@@ -101,7 +101,7 @@ def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
                         "yes" if returned else "no",
                         line.return_flag,
                     ),
-                    "Y: fully reduced or returned (P2, P5)" if returned else "",
+                    "Y: fully reduced or returned" if returned else "",
                     "returned" if returned else "",
                 ),
             ],
@@ -259,6 +259,8 @@ def contra_table(rows: list[ContraRow], currency: str) -> list[dict]:
                     period_label(answer.period),
                 )
             )
+        # a reversal takes its amount off: shown negative, with one minus sign
+        amount = _text(-entry.amount.amount if reversal else entry.amount.amount, currency)
         out.append(
             {
                 "pk": entry.pk,
@@ -266,7 +268,8 @@ def contra_table(rows: list[ContraRow], currency: str) -> list[dict]:
                 "kind": entry.get_kind_display(),
                 "is_reversal": reversal,
                 "accounts": "Contra AR Dr / CL Cr" if reversal else "CL Dr / Contra AR Cr",
-                "amount": _text(entry.amount.amount, currency),
+                "amount": amount,
+                "amount_negative": amount.startswith("-"),
                 "removed": "" if reversal else _text(entry.removed, currency),
                 "reversed": "" if reversal else _text(entry.reversed, currency),
                 "outstanding": _text(row.outstanding, currency),

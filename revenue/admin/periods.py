@@ -34,9 +34,9 @@ from .common import AttachingChangeList, RevenueAdmin, amount_text, badge
 from .journal import BalanceRow, CurrencyTotal
 
 CLOSE_INTRO = (
-    "S2: every entry of the period is posted, held rows roll into the next month, the "
+    "Every entry of the period is posted, held rows roll into the next month, the "
     "trial balance is kept and the GL transfer file is written; then the next month opens. "
-    "Nothing is ever booked into a closed period again (S1)."
+    "Nothing is ever booked into a closed period again."
 )
 
 
@@ -273,7 +273,7 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
         forced = " despite the checklist's blockers (forced; reason recorded)" if force else ""
         self.message_user(
             request,
-            f"S2: {names} closed{forced}: entries posted, GL transfer file written; "
+            f"{names} closed{forced}: entries posted, GL transfer file written; "
             f"{opened.label if opened else 'no period'} is open.",
             messages.SUCCESS,
         )
@@ -304,7 +304,7 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
             if period is None or not number or int(posted) > period.pk:
                 self.message_user(
                     request,
-                    f"S2: {posted[:20]!r} is not the open period "
+                    f"{posted[:20]!r} is not the open period "
                     f"({period.label if period else 'none is open'}): nothing was closed.",
                     messages.ERROR,
                 )
@@ -321,7 +321,7 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
         else:
             form = PeriodCloseForm()
         if period is None:
-            self.message_user(request, "S1: no open period to close.", messages.ERROR)
+            self.message_user(request, "There is no open period to close.", messages.ERROR)
             return HttpResponseRedirect(changelist)
         return self._close_page(request, period, form, changelist)
 
@@ -364,14 +364,14 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
             except BusinessRuleRefused as refusal:
                 form.add_error("period" if refusal.field == "period" else None, str(refusal))
             else:
-                self.message_user(request, f"S1: {period.label} is open.", messages.SUCCESS)
+                self.message_user(request, f"{period.label} is open.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:revenue_period_changelist"))
         return self.admin_page(
             request,
             "admin/revenue/action_confirm.html",
             {
                 "title": "Open the first period",
-                "intro": "S1: a period is a calendar month. Exactly one is open; the ledger "
+                "intro": "A period is a calendar month. Exactly one is open; the ledger "
                 "books into it and moves forward only by closing it.",
                 "form": form,
                 "submit_label": "Open period",

@@ -178,7 +178,7 @@ admin_report_register(
     groups=report_groups,
     links=waterfall_links,
     estimate=report_estimate,
-    description="M1: recognized through the period, then what each next period will "
+    description="Recognized through the period, then what each next period will "
     "recognize, per contract, customer, item or SO line.",
     order=10,
 )
@@ -191,7 +191,7 @@ admin_report_register(
     chart=rollforward_chart,
     links=rollforward_links,
     estimate=rollforward_estimate,
-    description="M2: opening balance, billed, credited, released, reversed, contra, "
+    description="Opening balance, billed, credited, released, reversed, contra, "
     "closing balance, period by period.",
     order=20,
 )
@@ -206,7 +206,7 @@ admin_report_register(
     groups=report_groups,
     links=balances_links,
     estimate=report_estimate,
-    description="M3: contract liability or asset per contract, and the remaining "
+    description="Contract liability or asset per contract, and the remaining "
     "performance obligations in 12 / 24 / later buckets.",
     order=30,
 )
@@ -217,6 +217,6 @@ admin_report_register(
     permission=PERMISSION,
     filters=ChecklistFilters,
     links=checklist_links,
-    description="M4: what blocks or needs a look before the open period closes.",
+    description="What blocks or needs a look before the open period closes.",
     order=40,
 )

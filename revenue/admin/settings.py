@@ -44,7 +44,6 @@ class SettingsAdmin(ServiceListEditMixin, RevenueAdmin):
 class ValidationRuleAdmin(SettingsAdmin):
     list_display = (
         "code",
-        "rule",
         "message",
         "line_types",
         "enabled",
@@ -53,17 +52,17 @@ class ValidationRuleAdmin(SettingsAdmin):
     )
     list_display_links = ("code",)
     list_editable = ("enabled",)
-    list_filter = ("enabled", "rule")
+    list_filter = ("enabled",)
     search_fields = ("code", "rule", "message")
     list_per_page = 100
     fields = (
-        ("code", "rule"),
+        "code",
         "message",
         "line_types",
         "enabled",
         ("default", "skipped_when_reviewed"),
     )
-    readonly_fields = ("code", "rule", "message", "line_types", "default", "skipped_when_reviewed")
+    readonly_fields = ("code", "message", "line_types", "default", "skipped_when_reviewed")
     list_done_message = (
         "{n} validation rule(s) switched; lines stopped only by a rule now off "
         "are retried at the next collection."
@@ -76,11 +75,11 @@ class ValidationRuleAdmin(SettingsAdmin):
             return format_html(
                 '{} <span class="revenue-lock" title="{}">always on</span>',
                 text,
-                f"{obj.rule}: cannot be disabled",
+                "Checks mandatory fields: cannot be disabled",
             )
         return text
 
-    @admin.display(description="skipped when reviewed (I5)", boolean=True)
+    @admin.display(description="skipped when RORD reviewed", boolean=True)
     def skipped_when_reviewed(self, obj):
         return obj.skipped_when_reviewed
 

@@ -33,19 +33,18 @@ def withdrawn_text(line: InboundLine) -> str:
 
 def line_badge(line: InboundLine) -> str:
     if line.status == LineStatus.ERROR and line.error_codes == WAITING:
-        return badge("WAITING", "Waiting", "V12: retried when its SO line is collected")
+        return badge("WAITING", "Waiting", "Retried when its SO line is collected")
     if line.status == LineStatus.WITHDRAWN:
         return badge(line.status, STATUS_LABELS[line.status], withdrawn_text(line))
     return badge(line.status, STATUS_LABELS.get(line.status, line.status))
 
 
-ERROR_LINE = (
-    '<div class="revenue-error"><code>{}</code> <span class="revenue-rule">{}</span> {}</div>'
-)
+ERROR_LINE = '<div class="revenue-error"><code>{}</code> {}</div>'
 
 
 def error_lines(line: InboundLine) -> str:
-    """code, rule and message, one per line; the message's own 'CODE (Vn):' prefix is not
+    """code and message, one per line (the rule ID stays in the stored error); the
+    message's own 'CODE:' prefix (or, stored before it was dropped, 'CODE (Vn):') is not
     repeated. A withdrawn line says when and why first (I4); the errors it had stay."""
     withdrawn = withdrawn_text(line)
     if withdrawn:
@@ -55,17 +54,21 @@ def error_lines(line: InboundLine) -> str:
     return _errors_html(line) or "—"
 
 
+def error_text(error: dict) -> str:
+    """A stored error's message without its own 'CODE:' prefix (shown beside the code) nor,
+    in errors stored before it was dropped, the '(Vn)' after the code."""
+    code, rule = error.get("code", ""), error.get("rule", "")
+    message = error.get("message", "")
+    if code and message.startswith(code):
+        message = message[len(code) :].lstrip()
+        if rule and message.startswith(f"({rule})"):
+            message = message[len(rule) + 2 :]
+        message = message.lstrip(" :")
+    return message
+
+
 def _errors_html(line: InboundLine) -> str:
-    rows = []
-    for error in line.errors or []:
-        code, rule = error.get("code", ""), error.get("rule", "")
-        message = error.get("message", "")
-        if code and message.startswith(code):
-            message = message[len(code) :].lstrip()
-            if rule and message.startswith(f"({rule})"):
-                message = message[len(rule) + 2 :]
-            message = message.lstrip(" :")
-        rows.append((code, rule, message))
+    rows = [(error.get("code", ""), error_text(error)) for error in line.errors or []]
     return format_html_join("", ERROR_LINE, rows)
 
 

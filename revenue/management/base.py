@@ -12,7 +12,9 @@ class RevenueCommand(BaseCommand):
     def execute(self, *args, **options):
         try:
             return super().execute(*args, **options)
-        except (BusinessRuleRefused, InboundFileRefused) as refusal:
+        except BusinessRuleRefused as refusal:  # the rule in words, its ID in brackets
+            raise CommandError(refusal.bracketed, returncode=2) from None
+        except InboundFileRefused as refusal:
             raise CommandError(str(refusal), returncode=2) from None
 
     def refuse(self, message: str):

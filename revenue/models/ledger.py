@@ -50,7 +50,7 @@ class SoLine(models.Model):
     start_date = models.DateField("START_DATE")
     end_date = models.DateField("END_DATE")
     rev_start_date = models.DateField(
-        "revenue start", help_text="START_DATE unless changed by hand (S10)."
+        "revenue start", help_text="START_DATE unless changed by hand."
     )
     rev_end_date = models.DateField("revenue end")
     ssp_pct = models.DecimalField("SSP_PCT", null=True, blank=True, **QTY)
@@ -66,7 +66,7 @@ class SoLine(models.Model):
         "Σ RORD ESP", default=0, help_text="Sum of the collected RORDs' EXT_SLL_PRC (≤ 0).", **AMT
     )
     cmr_sll_prc = models.DecimalField(
-        "Σ CM-R ESP", default=0, help_text="What CM-R lines took off the line (≤ 0, P5).", **AMT
+        "Σ CM-R ESP", default=0, help_text="What CM-R lines took off the line (≤ 0).", **AMT
     )
     reduced_lst_prc = models.DecimalField(
         "Σ reduced ELP", default=0, help_text="EXT_LST_PRC of RORDs and CM-Rs (≤ 0).", **AMT
@@ -74,11 +74,11 @@ class SoLine(models.Model):
     reduced_qty_months = models.DecimalField(
         "reduced quantity × months",
         default=0,
-        help_text="Σ quantity × term months of RORDs and CM-Rs (A2).",
+        help_text="Σ quantity × term months of RORDs and CM-Rs.",
         **QTY,
     )
     returned_qty = models.DecimalField(
-        "returned quantity", default=0, help_text="Σ CM-R quantity (P5).", **QTY
+        "returned quantity", default=0, help_text="Σ CM-R quantity.", **QTY
     )
     contra_balance = models.DecimalField(
         "contra AR outstanding",
@@ -88,10 +88,11 @@ class SoLine(models.Model):
     )
     hold = models.BooleanField(default=False, help_text="Manual deferral: releases nothing.")
     dates_changed = models.BooleanField(
-        default=False, help_text="Revenue dates changed by hand (V7)."
+        default=False,
+        help_text="Revenue dates changed by hand (its RORDs are checked by RPRO-00356).",
     )
     manually_released = models.BooleanField(
-        default=False, help_text="Held or released by hand (V7)."
+        default=False, help_text="Held or released by hand (its RORDs are checked by RPRO-00356)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -219,10 +220,10 @@ class ContraEntry(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = MoneyField(**MONEY)
     removed = models.DecimalField(
-        default=0, help_text="Removed by CM-ROs before it was posted (P8).", **AMT
+        default=0, help_text="Removed by CM-ROs before it was posted.", **AMT
     )
     reversed = models.DecimalField(
-        default=0, help_text="Answered by contra reversals after it was posted (P8).", **AMT
+        default=0, help_text="Answered by contra reversals after it was posted.", **AMT
     )
     inbound_line = models.ForeignKey(
         "revenue.InboundLine",

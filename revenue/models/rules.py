@@ -7,7 +7,9 @@ class ValidationRule(models.Model):
     """One validation of the registry: revenue accountants switch rules on and off."""
 
     code = models.CharField(max_length=20, primary_key=True)
-    rule = models.CharField("rule", max_length=4, help_text="Spec rule ID (V1–V13).")
+    rule = models.CharField(
+        "rule", max_length=4, help_text="The specification's rule ID, for developers (not shown)."
+    )
     message = models.CharField(max_length=255)
     line_types = models.CharField(
         max_length=60, help_text="Comma-separated TRAN_TYPEs the rule checks."
@@ -18,7 +20,7 @@ class ValidationRule(models.Model):
     skipped_when_reviewed = models.BooleanField(
         default=False,
         editable=False,
-        help_text="Skipped for RORD lines with RORD Review Completed = Y (I5).",
+        help_text="Skipped for RORD lines with RORD Review Completed = Y.",
     )
     sort = models.PositiveSmallIntegerField(default=0, editable=False)
 
@@ -26,7 +28,7 @@ class ValidationRule(models.Model):
         ordering = ["sort"]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.rule})"
+        return self.code
 
     @property
     def types(self) -> frozenset[str]:

@@ -127,7 +127,7 @@ def check_lines_stopped(*, period: int, started_at: datetime) -> list[Check]:
             WARNING,
             waiting,
             f"{_plural(waiting, 'line waits', 'lines wait')} for an SO line not collected yet "
-            "(V12): stage or collect the SO line",
+            "(INB-004): stage or collect the SO line",
             "no line waits for its SO line",
             _url("inboundline", status__exact=LineStatus.ERROR, waiting__exact="1"),
         ),
@@ -145,8 +145,9 @@ def check_rords_review(*, period: int, started_at: datetime) -> list[Check]:
             "rords_review",
             WARNING,
             count,
-            f"{_plural(count, 'RORD line awaits', 'RORD lines await')} review (stopped by V6 or "
-            f"V7, {unmarked} not marked yet): tick RORD Review Completed and collect",
+            f"{_plural(count, 'RORD line awaits', 'RORD lines await')} review (stopped by "
+            f"RPRO-00353 or RPRO-00356, {unmarked} not marked yet): tick RORD Review Completed "
+            "and collect",
             "no RORD line awaits review",
             _url("inboundline", rord_review="awaiting"),
         )
@@ -210,20 +211,19 @@ CARVE_CHECKS = (
     (
         "carve_unbalanced",
         "unbalanced",
-        "{} with Σ CARVE ≠ 0 in a currency (K10: it must add up to 0): check the allocation of {}",
+        "{} with Σ CARVE ≠ 0 in a currency (it must add up to 0): check the allocation of {}",
         "every contract's carve adds up to 0 per currency",
     ),
     (
         "contract_currencies",
         "currencies",
-        "{} with lines in several currencies, allocated per currency (K8: ASC 606 wants one "
-        "pool): {}",
+        "{} with lines in several currencies, allocated per currency (ASC 606 wants one pool): {}",
         "no contract has lines in several currencies",
     ),
     (
         "contract_partial_ssp",
         "partial_ssp",
-        "{} where some lines have an SSP and others none (those get no allocation, K10): {}",
+        "{} where some lines have an SSP and others none (those get no allocation): {}",
         "no contract mixes lines with and without an SSP",
     ),
 )

@@ -157,7 +157,7 @@ def _run_begin(run_id: int) -> CollectionRun | None:
             run.status = CollectionRun.Status.FAILED
             run.finished_at = now
             run.message = (
-                "S1: no open period. Open one with `manage.py revenue_period open YYYYMM` "
+                "No open period. Open one with `manage.py revenue_period open YYYYMM` "
                 "or in Revenue › Periods."
             )
             run.save()
@@ -274,7 +274,7 @@ def _collect_batch(*, run, phase, cursor: int, size: int, rules, only: int | Non
         _batch_session()
         open_period = period_open_locked()
         if open_period is None:
-            raise RuntimeError("S1: no open period")
+            raise RuntimeError("no open period")
         candidates = InboundLine.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             status=LineStatus.NEW, tran_type__in=phase
         )

@@ -255,7 +255,7 @@ def ext_ssp_refusal(values: dict[str, Any], *, edited) -> tuple[str, str] | None
     if problem is None:
         return None
     column, message = problem
-    return FIELD_OF[column], f"{column}: A2: {message}"
+    return FIELD_OF[column], f"{column}: {message}"
 
 
 def _term_dates(values: dict[str, Any]) -> tuple[date, date] | None:

@@ -109,13 +109,13 @@ PROFILE = (
         "CREATE_RORD_CONTRA_ENTRY",
         "N",
         "Y,N",
-        "P6/P7: book a contra AR entry when a RORD leaves more billed than sold.",
+        "Book a contra AR entry when a RORD leaves more billed than sold.",
     ),
     (
         "AUTO_CLOSE_PERIOD",
         "N",
         "Y,N",
-        "S2: the monthly beat job closes the open period once its month has ended.",
+        "The monthly beat job closes the open period once its month has ended.",
     ),
     ("COLLECTION_BATCH_SIZE", "2000", "", "Lines per collection batch (one transaction each)."),
 )
@@ -162,7 +162,7 @@ def rule_switch(*, code: str, enabled: bool, actor) -> ValidationRule:
         if not enabled and not rule.can_disable:
             raise BusinessRuleRefused(
                 rule=rule.rule,
-                message=f"{rule.code} ({rule.rule}) checks mandatory fields and cannot be disabled",
+                message=f"{rule.code} checks mandatory fields and cannot be disabled",
                 field="enabled",
             )
         if rule.enabled == enabled:

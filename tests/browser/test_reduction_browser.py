@@ -118,8 +118,8 @@ def test_r7_r9_reduce_from_the_order_page_then_activate(logged_in_page, live_ser
     page.click("text=Create reduction order")
     page.fill(f"input[name=quantity_{routers.pk}]", "50")
     page.click("input[type=submit][value='Create reduction order']")
-    expect(page.locator(".contra-row-error")).to_contain_text("R7")
-    expect(page.locator(".contra-row-error")).to_contain_text("can still be reduced")
+    expect(page.locator(".contra-row-error")).to_contain_text("can still be reduced")  # R7
+    expect(page.locator(".contra-row-error")).not_to_contain_text("R7")
     assert not Order.objects.filter(original_order=order).exists()
 
     page.fill(f"input[name=quantity_{routers.pk}]", "3")
@@ -158,7 +158,7 @@ def test_c1_c4_cancel_a_subscription_and_see_its_credit_memo(logged_in_page, liv
     page.get_by_label("Terminated date").fill("2026-03-31")  # after the service end
     page.get_by_role("button", name="Cancel order product").click()
     error = page.locator(".form-row.errors .errorlist")
-    expect(error).to_contain_text("C2: terminated date 2026-03-31 must lie within")
+    expect(error).to_contain_text("terminated date 2026-03-31 must lie within")  # C2
     assert not Order.objects.filter(original_order=order).exists()
     licence.refresh_from_db()
     assert licence.terminated_date is None

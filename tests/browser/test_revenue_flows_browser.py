@@ -34,7 +34,7 @@ def test_i5_i6_review_a_stopped_rord_and_follow_its_collection_run(
 
     page.goto(f"{live_server.url}/admin/revenue/inboundline/")
     review_bar = page.locator("#rord-review")
-    expect(review_bar).to_contain_text("stopped by V6 / V7")
+    expect(review_bar).to_contain_text("stopped by RPRO-00353 / RPRO-00356")
     review_bar.get_by_role("link", name="RORDs awaiting review ›").click()
     expect(page.locator("#rord-review.active")).to_be_visible()
     row = page.locator("#result_list tbody tr", has_text=RORD)
@@ -45,8 +45,8 @@ def test_i5_i6_review_a_stopped_rord_and_follow_its_collection_run(
     page.select_option("select[name=action]", "review_and_collect")
     page.get_by_role("button", name="Go").click()
     success = page.locator("ul.messagelist li.success")
-    expect(success).to_contain_text(f"I5: RORD Review Completed = Y on #{line.pk}")
-    expect(success).to_contain_text("(V6 and V7 skipped)")
+    expect(success).to_contain_text(f"RORD Review Completed = Y on #{line.pk}")
+    expect(success).to_contain_text("(RPRO-00353 and RPRO-00356 skipped)")
     run = CollectionRun.objects.order_by("-pk").first()
     expect(success).to_contain_text(f"collection run {run.pk} queued")
 
@@ -95,7 +95,7 @@ def test_s2_close_the_open_period_from_the_periods_list(revenue_data, logged_in_
 
     page.wait_for_url("**/admin/revenue/period/")
     success = page.locator("ul.messagelist li.success")
-    expect(success).to_contain_text("S2: 2026-11 closed: entries posted, GL transfer file written")
+    expect(success).to_contain_text("2026-11 closed: entries posted, GL transfer file written")
     expect(success).to_contain_text("2026-12 is open")
     expect(page.locator("ul.messagelist li.error")).to_have_count(0)
     closed = page.locator("#result_list tbody tr", has_text="(202611)")

@@ -121,11 +121,12 @@ def test_o8_revenue_line_refusals_and_service_refusals_are_one_type():
         "code": "RPRO-00353",
         "rule": "V9",
         "field": "EXT_SLL_PRC",
-        "message": "RPRO-00353 (V9): below",
+        "message": "RPRO-00353: below",  # the code an accountant looks up; V9 in "rule"
     }
     error = BusinessRuleRefused(rule="O2", field="items", message="add a product")
     assert error.refusal == Refusal(rule="O2", field="items", message="add a product")
-    assert str(BusinessRuleRefused.of(error.refusal)) == "O2: add a product"
+    again = BusinessRuleRefused.of(error.refusal)
+    assert (str(again), again.bracketed) == ("add a product", "add a product [O2]")
 
 
 SERVICE_PACKAGES = ("orders/services", "returns/services")

@@ -134,15 +134,35 @@ def test_b5_invoice_page_lines_read_only_print_and_void_with_a_reason(admin_clie
     assert "wrong customer" in admin_client.get(url_of(invoice)).content.decode()
 
 
-def test_b5_refused_void_is_a_message_naming_the_rule(admin_client, billed):
+def test_b5_refused_void_is_a_message_in_words(admin_client, billed):
     invoice = Invoice.objects.get()
     credit(billed)  # a credit memo now credits the invoice
     form_url = reverse("admin:orders_invoice_transition", args=[invoice.pk, "void"])
     response = admin_client.post(form_url, {"comment": "try"}, follow=True)
     assert response.status_code == 200
-    assert any(m.startswith("B5: ") for m in messages_of(response)), messages_of(response)
+    assert messages_of(response) == [
+        f"{invoice} cannot be voided: credit memo(s) CM-000001 credit its lines (void them first)"
+    ]
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.POSTED
+
+
+def test_b6_order_billing_panel_shows_credits_with_one_minus_sign(admin_client):
+    """Plain words: the order page's billing panel shows what a credit memo takes off with
+    one minus sign ("-$12.00", not "−$12.00" nor "−-$12.00"), and an untaxed credit's tax
+    as $0.00, never "−$0.00"."""
+    order = subscription(tax_rate="0")
+    bill(START)
+    credit(order)
+    memo = CreditMemo.objects.get()
+    assert memo.tax_total == Money("0.00", "USD") and memo.net_total.amount > 0
+    html = admin_client.get(url_of(order)).content.decode()
+    panel = html[html.index('id="order-billing"') :]
+    panel = panel[: panel.index("</table>")]
+    net = f"-${memo.net_total.amount:,.2f}"
+    assert f'<td class="contra-num contra-negative">{net}</td>' in panel
+    assert '<td class="contra-num">$0.00</td>' in panel  # the zero tax, without a sign
+    assert "−" not in panel and "-$0.00" not in panel
 
 
 def test_b5_invoice_print_page_is_standalone_and_complete(admin_client, billed):

@@ -122,8 +122,8 @@ def test_ov3_c1_c6_differing_billing_frequency_is_refused_naming_the_field(ov3, 
         call_command("orders_import", str(path), stderr=err)
     assert excinfo.value.returncode == 2
     assert (
-        "record 1, billing_frequency: C1: billing frequency QUARTERLY differs from the "
-        "original's MONTHLY" in err.getvalue()
+        "record 1, billing_frequency: billing frequency QUARTERLY differs from the "
+        "original's MONTHLY (ORD-000001-1) [C1]" in err.getvalue()
     )
     assert not Order.objects.filter(kind=OrderKind.REDUCTION).exists()
 
@@ -334,7 +334,7 @@ def test_c6_command_prints_each_problem_on_its_own_line(tmp_path):
     assert excinfo.value.returncode == 2 and "nothing imported" in str(excinfo.value)
     lines = err.getvalue().strip().splitlines()
     assert lines[0].startswith("record 2, ") and len(lines) == 3
-    assert any(line.startswith("record 2, quantity: C1:") for line in lines)
+    assert any(line.startswith("record 2, quantity: ") and line.endswith(" [C1]") for line in lines)
 
 
 def test_c6_command_reads_csv(tmp_path):

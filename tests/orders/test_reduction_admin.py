@@ -144,7 +144,9 @@ def test_r2_a_draft_order_has_no_button_and_the_form_says_why(reducer_client):
     draft = make_order(lines=[(3, "10.00")])
     assert "Create reduction order" not in reducer_client.get(change_url(draft)).content.decode()
     response = reducer_client.get(reduce_url(draft), follow=True)
-    assert any(m.startswith("R2: only Activated or Fulfilled") for m in messages_of(response))
+    assert messages_of(response) == [  # R2, in words
+        f"Only Activated or Fulfilled standard orders can be reduced ({draft} is Draft)."
+    ]
 
 
 # --- R6, R7: refusals on the fields, nothing saved ---------------------------------------
@@ -156,7 +158,7 @@ def test_r7_over_reduction_is_refused_on_the_quantity_field(reducer_client, ord1
     response = reducer_client.post(reduce_url(ord1), {f"quantity_{item.pk}": "25"})
     assert response.status_code == 200
     errors = response.context["form"].errors[f"quantity_{item.pk}"]
-    assert any(e.startswith("R7: ") and "only 20 of 30 can still be reduced" in e for e in errors)
+    assert errors == [f"{item.so_line_id}: only 20 of 30 can still be reduced"]  # R7
     assert Order.objects.filter(kind=OrderKind.REDUCTION).count() == 1  # nothing new
 
 
@@ -175,9 +177,10 @@ def test_r6_recurring_dates_outside_the_original_are_refused(reducer_client, sub
     assert response.status_code == 200
     form = response.context["form"]
     messages = [e for errors in form.errors.values() for e in errors]
-    assert any(e.startswith("R6: ") for e in messages), messages
+    assert any("is outside the product's service dates" in e for e in messages), messages
     assert any(key.startswith(("start_date_", "end_date_")) for key in form.errors)
-    assert "R6: " in response.content.decode()
+    html = response.content.decode()
+    assert "is outside the product&#x27;s service dates" in html and "R6" not in html
     assert not Order.objects.filter(kind=OrderKind.REDUCTION).exists()
 
 
@@ -231,14 +234,14 @@ def test_c2_terminated_date_outside_the_service_dates_is_refused_on_the_field(
     )
     assert response.status_code == 200
     errors = response.context["form"].errors["terminated_date"]
-    assert any(e.startswith("C2: ") for e in errors)
+    assert errors and not any("C2" in e for e in errors), errors  # C2, in words
     assert not Order.objects.filter(kind=OrderKind.REDUCTION).exists()
 
 
 def test_c1_one_time_only_order_has_no_cancel_button(reducer_client, ord1):
     assert "Cancel order product" not in reducer_client.get(change_url(ord1)).content.decode()
     response = reducer_client.get(cancel_url(ord1), follow=True)
-    assert any(m.startswith("C1: ") for m in messages_of(response))
+    assert messages_of(response) == [f"{ord1} has no recurring product left to cancel."]  # C1
 
 
 # --- R12: the original's page ------------------------------------------------------------
@@ -321,7 +324,7 @@ def test_reduction_page_items_read_only_and_activate_deactivate_buttons(admin_cl
     assert ord1.items.get().available_quantity == 30
 
 
-def test_r7_refused_activation_is_a_message_naming_the_rule(admin_client, ord1):
+def test_r7_refused_activation_is_a_message_in_words(admin_client, ord1):
     first, second = reduce(ord1, 20), reduce(ord1, 10)
     OrderItem.objects.filter(order=second).update(quantity=D(-15))  # past the save check
     reduction_order_activate(reduction=first, user=None)
@@ -332,7 +335,8 @@ def test_r7_refused_activation_is_a_message_naming_the_rule(admin_client, ord1):
     assert "It cannot be done now: " in response.content.decode()  # the R7 refusal
     confirm = reverse("admin:orders_reductionorder_transition", args=[second.pk, "activate"])
     response = admin_client.post(confirm, {"comment": ""}, follow=True)
-    assert any(m.startswith("R7: ") for m in messages_of(response))
+    msgs = messages_of(response)
+    assert any("can still be reduced" in m for m in msgs) and not any("R7" in m for m in msgs)
 
 
 def test_reduction_delete_only_while_draft(admin_client, ord1):

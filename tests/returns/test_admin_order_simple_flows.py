@@ -76,7 +76,7 @@ def test_t12_simple_return_over_available_is_refused_on_the_field(clerk_client, 
     item = tv1_order.items.get()
     response = clerk_client.post(url(tv1_order, "simple_return"), post_data(item, "5", "DAMAGED"))
     (error,) = response.context["form"].errors[f"quantity_{item.pk}"]
-    assert error.startswith(f"T12: {item.so_line_id}") and "only 4 available to return" in error
+    assert error.startswith(f"{item.so_line_id}") and "only 4 available to return" in error
     nothing_created(tv1_order)
 
 
@@ -89,7 +89,7 @@ def test_t9_simple_return_with_a_fee_above_the_credit_is_refused_nothing_created
     response = clerk_client.post(url(tv1_order, "simple_return"), data)
     assert response.status_code == 200
     (error,) = response.context["form"].non_field_errors()
-    assert error.startswith("T9: the fees ($30.00)") and "Nothing was created" in error
+    assert error.startswith("the fees ($30.00)") and "Nothing was created" in error
     assert 'id="flow-errors"' in response.content.decode()
     nothing_created(tv1_order)
     assert not Invoice.objects.filter(order__original_order=tv1_order).exists()
@@ -119,13 +119,13 @@ def test_t13_simple_cancel_of_billed_units_gets_a_credit_memo(clerk_client):
 
 def test_t13_simple_cancel_with_a_fee_on_the_canceled_units(clerk_client, fee_product):
     """Cancel 2 billed units (credit memo 54.00) with a 5.00 fee: refund 49.00; a fee row
-    on a product with nothing to cancel is refused naming T13."""
+    on a product with nothing to cancel is refused (T13), in words."""
     order = tv_order(fulfil=False)
     item = order.items.get()
     fee_row = {"amount": "5", "fee_product": fee_product.pk}
     response = clerk_client.post(url(order, "simple_cancel"), post_data(item, fees=[fee_row]))
     (error,) = response.context["fees"].forms[0].errors["item"]
-    assert error.startswith(f"T13: {item.so_line_id} has no quantity to cancel")
+    assert error.startswith(f"{item.so_line_id} has no quantity to cancel")
     assert "units canceled" in error
     nothing_created(order)
 
@@ -154,13 +154,13 @@ def test_t13_simple_cancel_over_the_open_quantity_is_refused(clerk_client):
     item = order.items.get()
     response = clerk_client.post(url(order, "simple_cancel"), post_data(item, "5", "OTHER"))
     (error,) = response.context["form"].errors[f"quantity_{item.pk}"]
-    assert error.startswith("T13: ") and "only 4 not fulfilled yet" in error
+    assert error.startswith(f"{item.so_line_id}") and "only 4 not fulfilled yet" in error
     nothing_created(order)
 
 
 def test_t13_simple_cancel_of_a_fulfilled_order_says_why(clerk_client, tv1_order):
     response = clerk_client.get(url(tv1_order, "simple_cancel"), follow=True)
-    assert messages_of(response) == [f"T13: {tv1_order} has no units not fulfilled yet."]
+    assert messages_of(response) == [f"{tv1_order} has no units not fulfilled yet."]  # T13
 
 
 # --- the panel -------------------------------------------------------------------------

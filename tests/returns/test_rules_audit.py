@@ -100,13 +100,16 @@ def _t13(item, fee_product):
         ("T13", _t13),
     ],
 )
-def test_t15_refusals_name_the_rule_and_the_line(tv1_item, fee_product, rule, scenario):
-    """T15: the refusal's text starts with its rule and names the line; the admin shows
-    str(refusal) as it is."""
+def test_t15_refusals_carry_the_rule_and_name_the_line(tv1_item, fee_product, rule, scenario):
+    """T15: the refusal carries its rule (``rule``; commands print it in brackets) and its
+    text names the line in words, without the rule ID; the admin shows str(refusal) as it
+    is."""
     with pytest.raises(BusinessRuleRefused) as refused:
         scenario(tv1_item, fee_product)
     problem = refusals(refused)[0]
-    assert problem.rule == rule and str(problem).startswith(f"{rule}: ")
+    assert problem.rule == rule and str(problem) == problem.message
+    assert not re.search(rf"\b{rule}\b", problem.message), problem.message
+    assert problem.bracketed == f"{problem.message} [{rule}]"
     if rule in ("T6", "T11"):  # about a return line
         assert re.search(r"RMA-\d{6}-\d+", problem.message), problem.message
     else:  # about an order product

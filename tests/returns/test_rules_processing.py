@@ -70,7 +70,8 @@ def test_t6_split_line_keeps_the_remainder_and_the_processed_line_is_read_only(t
 
     with pytest.raises(BusinessRuleRefused) as refused:
         process(tv1_rma, line, 1)
-    assert str(refused.value) == f"T6: line {tv1_rma}-1 is Processed: it is read-only"
+    assert str(refused.value) == f"line {tv1_rma}-1 is Processed: it is read-only"
+    assert refused.value.rule == "T6"
     assert refresh(line).quantity_returned == 2
 
 

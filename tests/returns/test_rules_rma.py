@@ -286,17 +286,18 @@ def test_t10_t11_cancel_rma_cancels_open_lines_and_gives_back(tv1_item, fee_prod
 
 def test_t11_line_cancel_refusals_name_the_line(tv1_item, fee_product):
     """T11, T15: a fee line is canceled with its product line; a processed line is no
-    longer open; each refusal names the line (RMA-…-n) and the rule."""
+    longer open; each refusal names the line (RMA-…-n) and carries the rule."""
     rma = rma_for(tv1_item, 2, fees=[fee(fee_product, 5)])
     fee_line = rma.lines.get(type=LineType.FEE)
     with pytest.raises(BusinessRuleRefused) as refused:
         return_line_cancel(line=fee_line, user=None)
-    assert str(refused.value).startswith(f"T11: line {rma}-2 is a fee")
+    assert str(refused.value).startswith(f"line {rma}-2 is a fee") and refused.value.rule == "T11"
     line = open_line(rma)
     process(rma, line, 2)
     with pytest.raises(BusinessRuleRefused) as refused:
         return_line_cancel(line=line, user=None)
-    assert str(refused.value) == f"T11: line {rma}-1 is Processed: only open lines"
+    assert str(refused.value) == f"line {rma}-1 is Processed: only open lines"
+    assert refused.value.bracketed == f"line {rma}-1 is Processed: only open lines [T11]"
 
 
 # --- O5 ---------------------------------------------------------------------------------

@@ -127,15 +127,14 @@ def test_every_change_page_answers(admin_client, data):
 
 
 def test_inbound_list_shows_badges_errors_and_waiting(admin_client, data):
-    """V12: an ERROR line stopped only by INB-004 reads 'Waiting'; errors are code + message."""
+    """V12: an ERROR line stopped only by INB-004 reads 'Waiting'; errors are code + message
+    (the rule ID, I2 here, is not shown)."""
     response = admin_client.get(url("inboundline_changelist"))
     html = response.content.decode()
     for code, label in (("WAITING", "Waiting"), ("COLLECTED", "Collected"), ("ERROR", "Error")):
         assert re.search(rf'class="contra-badge {code}"[^>]*>{label}</span>', html)
-    assert (
-        '<code>INB-000</code> <span class="revenue-rule">I2</span> '
-        "SO_DATE: &#x27;2026-13-01&#x27; is not a calendar date"
-    ) in html
+    assert "<code>INB-000</code> SO_DATE: &#x27;2026-13-01&#x27; is not a calendar date" in html
+    assert 'class="revenue-rule"' not in html
     assert "<code>RPRO-00030</code>" in html
 
 
@@ -248,7 +247,8 @@ def test_i4_delete_action_confirms_then_refuses_collected_lines(admin_client, da
     assert not InboundLine.objects.filter(pk=stopped.pk).exists()
     assert InboundLine.objects.filter(pk=collected.pk).exists()
     text = " ".join(messages_of(done))
-    assert "deleted 1 inbound line" in text and "is collected: it cannot be deleted" in text
+    assert "Deleted 1 inbound line(s)." in text and "I4" not in text
+    assert "1 deletion(s) refused: #" in text and "is collected: it cannot be deleted" in text
     assert AuditEvent.objects.filter(object_id=str(stopped.pk), action="delete").exists()
 
 
@@ -380,7 +380,7 @@ def test_s10_hold_release_and_date_change_from_the_change_page(admin_client, dat
 
     again = admin_client.post(url("soline_hold", line.pk), {"reason": ""})
     assert again.status_code == 200  # S10 refusal shown on the form
-    assert again.context["form"].errors["__all__"] == ["S10: S1-1 is already on hold"]
+    assert again.context["form"].errors["__all__"] == ["S1-1 is already on hold"]
 
     admin_client.post(url("soline_release", line.pk), {"reason": "settled"})
     line.refresh_from_db()
@@ -390,9 +390,7 @@ def test_s10_hold_release_and_date_change_from_the_change_page(admin_client, dat
         url("soline_dates", line.pk), {"start_date": "2026-12-01", "end_date": "2026-06-30"}
     )
     assert bad.status_code == 200
-    assert bad.context["form"].errors["end_date"] == [
-        "S10: end 2026-06-30 is before start 2026-12-01"
-    ]
+    assert bad.context["form"].errors["end_date"] == ["end 2026-06-30 is before start 2026-12-01"]
     good = admin_client.post(
         url("soline_dates", line.pk),
         {"start_date": "2026-01-01", "end_date": "2027-06-30", "reason": "extended"},
@@ -412,7 +410,9 @@ def test_s10_bulk_hold_with_reason_and_refusals(admin_client, data):
     again = admin_client.post(
         url("soline_changelist"), {**selection, "confirm": "yes", "reason": "x"}, follow=True
     )
-    assert "2 line(s) refused: S10: S1-1 is already on hold" in " ".join(messages_of(again))
+    assert "2 line(s) refused: S1-1 is already on hold; S1-2 is already on hold" in " ".join(
+        messages_of(again)
+    )
 
 
 def test_manage_schedule_permission_is_required(client, data):
@@ -502,7 +502,9 @@ def test_s1_open_first_period_refuses_a_bad_month(admin_client, db):
     assert b"Open first period" in listing.content
     bad = admin_client.post(url("period_open"), {"period": "202613"})
     assert bad.status_code == 200
-    assert bad.context["form"].errors["period"][0].startswith("S1: '202613' is not a period")
+    assert bad.context["form"].errors["period"] == [  # S1, in words
+        "'202613' is not a period: use YYYYMM, e.g. 201901"
+    ]
     good = admin_client.post(url("period_open"), {"period": "202601"})
     assert good.status_code == 302
     assert Period.objects.get().status == Period.Status.OPEN
@@ -625,7 +627,7 @@ def test_v1_rule_toggle_refusal_and_v6_switch(admin_client, db):
         {"INB-001": False, "RPRO-00353": True},
     )
     text = " ".join(messages_of(response))
-    assert "V1: INB-001 (V1) checks mandatory fields and cannot be disabled" in text
+    assert "INB-001 checks mandatory fields and cannot be disabled" in text and "V1" not in text
     assert "1 validation rule(s) switched" in text
     assert ValidationRule.objects.get(code="INB-001").enabled
     assert ValidationRule.objects.get(code="RPRO-00353").enabled
@@ -676,3 +678,25 @@ def test_contract_list_counts_lines_and_links_them(admin_client, data):
     assert contract._lines == 2
     lines = admin_client.get(url("soline_changelist"), {"contract__id__exact": contract.pk})
     assert lines.context["cl"].result_count == 2
+
+
+def test_error_code_filter_lists_only_the_codes_stopped_lines_carry_with_counts(admin_client, data):
+    """The filter offers the codes that occur (not the whole registry), each with what it
+    means and how many stopped lines carry it; a chosen code stays listed at 0."""
+    base = url("inboundline_changelist")
+    codes = {}
+    for line in InboundLine.objects.filter(status="ERROR"):
+        for code in line.error_codes.split(";"):
+            codes[code] = codes.get(code, 0) + 1
+    assert len(codes) >= 3 and ValidationRule.objects.count() > len(codes)
+    cl = admin_client.get(base).context["cl"]
+    spec = next(f for f in cl.filter_specs if getattr(f, "parameter_name", "") == "error_code")
+    choices = dict(spec.lookup_choices)
+    assert set(choices) == set(codes)
+    for code, n in codes.items():
+        assert choices[code].startswith(f"{code} · ") and choices[code].endswith(f"({n})")
+    assert "could not be read" in choices["INB-000"]
+    InboundLine.objects.filter(raw__SO_LINE_ID="S2-1").update(status="COLLECTED", error_codes="")
+    cl = admin_client.get(base, {"error_code": "INB-000"}).context["cl"]
+    spec = next(f for f in cl.filter_specs if getattr(f, "parameter_name", "") == "error_code")
+    assert dict(spec.lookup_choices)["INB-000"].endswith("(0)") and cl.result_count == 0

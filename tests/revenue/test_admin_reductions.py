@@ -144,7 +144,7 @@ def test_p2_returned_line_shows_recognized_deferred_and_allocatable_empty(admin_
     figures = {f.label: f for g in response.context["figure_groups"] for f in g.figures}
     for label in ("Recognized", "Deferred", "Allocatable"):
         assert figures[label].value == "—"
-        assert figures[label].hint == "P2: shown empty on a returned line"
+        assert figures[label].hint == "Shown empty on a returned line"  # P2, in words
     assert ">Y<" in figures["Return flag"].value
     assert ">-1,200.00<" in figures["Σ CM-R"].value and ">0.00<" in figures["Net sell price"].value
     reductions = response.context["reductions"]
@@ -198,9 +198,11 @@ def test_p8_after_close_a_second_rord_and_cm_ro_reverse_the_posted_contra(admin_
     reversal = rows[("2019-12", "Contra reversal")]
     assert (first["state"], first["reversed"], first["outstanding"]) == ("posted", "50.00", "50.00")
     assert (second["state"], second["outstanding"]) == ("not posted · removed", "0.00")
-    assert (reversal["amount"], reversal["state"]) == ("50.00", "not posted")
+    # a reversal takes its amount off: one minus sign (not "−" before the amount)
+    assert (reversal["amount"], reversal["state"]) == ("-50.00", "not posted")
     assert "CM-RO INV101-1" in reversal["booked_by"]
     html = response.content.decode()
+    assert '<span class="revenue-negative">-50.00</span>' in html and "−50.00" not in html
     assert f'reverses <a href="#contra-{first["pk"]}">#{first["pk"]} (2019-11 contra)</a>' in html
     assert f'reversed by <a href="#contra-{reversal["pk"]}">' in html
     assert ContraEntry.objects.get(pk=reversal["pk"]).reverses_id == first["pk"]
@@ -263,7 +265,7 @@ def test_a3_contract_page_lines_totals_and_chart(admin_client, rv1):
         ["SO100-3", "Support"],
     ]
     assert by_label(spec)["Net ESP"]["data"] == ["1200.00", "500.00", "360.00"]
-    allocated = by_label(spec)["Allocated (A3)"]
+    allocated = by_label(spec)["Allocated"]  # A3
     assert allocated["data"] == ["1144.44", "572.23", "343.33"]
     assert [p["text"] for p in allocated["point_labels"]] == [
         "carve -55.56",
@@ -284,9 +286,9 @@ def test_a3_contract_page_after_a_return_leaves_the_line_out(admin_client, rv1):
     (usd,) = response.context["total_rows"]
     assert usd["balanced"] and usd["outside"] == 1 and usd["pool_net"] == "860.00"
     spec = chart_spec(response.content.decode(), "chart-allocation-USD")
-    assert by_label(spec)["Allocated (A3)"]["data"] == [None, "537.50", "322.50"]  # 860 × 600 / 960
-    assert by_label(spec)["Net ESP"]["point_labels"][0] == {
-        "text": "returned (P2)",
+    assert by_label(spec)["Allocated"]["data"] == [None, "537.50", "322.50"]  # 860 × 600 / 960
+    assert by_label(spec)["Net ESP"]["point_labels"][0] == {  # P2, in words
+        "text": "returned: outside the pool",
         "tone": "quiet",
     }
 
@@ -401,7 +403,9 @@ def test_i5_quick_link_and_filter_rords_awaiting_review(admin_client, stopped):
     listing = admin_client.get(url("inboundline_changelist"))
     html = listing.content.decode()
     assert listing.context["review"] == {"total": 1, "unmarked": 1}
-    assert '<span class="count">1</span> RORD line stopped by V6 / V7 awaits review' in html
+    assert (  # V6 / V7 by the codes an accountant looks up
+        '<span class="count">1</span> RORD line stopped by RPRO-00353 / RPRO-00356 awaits review'
+    ) in html
     assert f'href="{url("inboundline_changelist")}?rord_review=awaiting"' in html
     awaiting = admin_client.get(url("inboundline_changelist"), {"rord_review": "awaiting"})
     assert [x.pk for x in awaiting.context["cl"].result_list] == [stopped.pk]
@@ -469,7 +473,8 @@ def test_i5_review_and_collect_refuses_other_lines_by_name(
         {"action": "review_and_collect", "_selected_action": [so.pk]},
         follow=True,
     )
-    assert "1 I5: line(s) refused" in messages_of(only_refused)
+    assert "1 line(s) refused: " in messages_of(only_refused)
+    assert "I5" not in messages_of(only_refused)
     assert CollectionRun.objects.filter(trigger=CollectionRun.Trigger.ADMIN).count() == 1
 
 

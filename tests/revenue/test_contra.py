@@ -68,7 +68,7 @@ def test_p6_the_profile_command_refuses_a_bad_value_with_exit_code_2(ledger):
     with pytest.raises(CommandError) as refused:
         call_command("revenue_profile", "CREATE_RORD_CONTRA_ENTRY", "X")
     assert refused.value.returncode == 2
-    assert str(refused.value) == "P6: CREATE_RORD_CONTRA_ENTRY must be one of Y, N"
+    assert str(refused.value) == "CREATE_RORD_CONTRA_ENTRY must be one of Y, N [P6]"
     assert profile_get("CREATE_RORD_CONTRA_ENTRY") == "N"
     with pytest.raises(CommandError, match="unknown profile setting 'NO_SUCH'") as unknown:
         call_command("revenue_profile", "NO_SUCH", "Y")

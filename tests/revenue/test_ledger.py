@@ -62,7 +62,7 @@ def test_s1_first_period_only_on_an_empty_ledger_and_yyyymm_only(ledger):
     ledger.cmd("revenue_period", "open", "202601")
     assert ledger.cmd("revenue_period", "show").strip() == "open period 202601"
     book(ledger, so_row())
-    with pytest.raises(CommandError, match="S1: the ledger already has entries"):
+    with pytest.raises(CommandError, match=r"^the ledger already has entries .* \[S1\]$"):
         call_command("revenue_period", "open", "202501")
 
 
@@ -70,7 +70,8 @@ def test_s1_collection_without_an_open_period_fails_clearly(ledger):
     ledger.stage(COLS + "\n" + so_row())
     with pytest.raises(CommandError) as failed:
         call_command("revenue_collect", stdout=io.StringIO())
-    assert failed.value.returncode == 1 and "S1: no open period" in str(failed.value)
+    assert failed.value.returncode == 1
+    assert "No open period. Open one with `manage.py revenue_period open" in str(failed.value)
 
 
 def test_s1_s8_closed_period_amounts_catch_up_in_the_open_period(ledger):
@@ -325,7 +326,7 @@ def test_s10_changing_revenue_dates_rebuilds_only_future_rows(ledger, admin_user
     assert not any(p > 202606 for p, _ in schedule)
     line.refresh_from_db()
     assert line.dates_changed and line.rev_end_date == date(2026, 6, 30)
-    with pytest.raises(Exception, match="S10: end 2026-01-01 is before start"):
+    with pytest.raises(Exception, match="^end 2026-01-01 is before start 2026-02-01$"):
         so_line_dates_change(
             line=line, start=date(2026, 2, 1), end=date(2026, 1, 1), actor=admin_user
         )

@@ -12,7 +12,7 @@ def test_a_refusal_is_stored_with_code_rule_field_and_message_in_words():
         "code": "RPRO-00357",
         "rule": "V9",
         "field": "EXT_SLL_PRC",
-        "message": "RPRO-00357 (V9): below what reductions took",
+        "message": "RPRO-00357: below what reductions took",  # the rule ID only in "rule"
     }
 
 

@@ -43,7 +43,8 @@ def test_s10_hold_defers_from_the_open_period_and_marks_the_line_for_v7(april):
     recognized (January–March), 900 deferred; the reason is in the line's history."""
     out = april.cmd("revenue_line", "hold", "L-1", "--reason", "customer dispute")
     assert out.strip().splitlines()[-1] == (
-        "L-1 on hold (marked for V7); recognized 300.00, deferred 900.00 USD with 202604 open"
+        "L-1 on hold, marked as changed by hand [RPRO-00356]; "
+        "recognized 300.00, deferred 900.00 USD with 202604 open"
     )
     held = line()
     assert held.hold and held.manually_released and held.marked_for_v7
@@ -55,7 +56,7 @@ def test_s10_hold_defers_from_the_open_period_and_marks_the_line_for_v7(april):
     assert all(r == (REV, CL) for r in reversals.values_list("dr_account", "cr_account"))
     event = AuditEvent.objects.get(object_id=str(held.pk), action="hold")
     assert event.comment == "customer dispute"
-    with pytest.raises(CommandError, match="S10: L-1 is already on hold") as again:
+    with pytest.raises(CommandError, match=r"^L-1 is already on hold \[S10\]$") as again:
         call_command("revenue_line", "hold", "L-1")
     assert again.value.returncode == 2
 
@@ -67,7 +68,8 @@ def test_s10_release_catches_up_everything_due_in_the_open_period(april):
     april.cmd("revenue_period", "close", "--through", "202605")
     out = april.cmd("revenue_line", "release", "L-1", "--reason", "dispute settled")
     assert out.strip().splitlines()[-1] == (
-        "L-1 released (marked for V7); recognized 600.00, deferred 600.00 USD with 202606 open"
+        "L-1 released, marked as changed by hand [RPRO-00356]; "
+        "recognized 600.00, deferred 600.00 USD with 202606 open"
     )
     released = line()
     assert not released.hold and released.manually_released
@@ -80,7 +82,7 @@ def test_s10_release_catches_up_everything_due_in_the_open_period(april):
     assert AuditEvent.objects.get(object_id=str(released.pk), action="release").comment == (
         "dispute settled"
     )
-    with pytest.raises(CommandError, match="S10: L-1 is not on hold"):
+    with pytest.raises(CommandError, match=r"^L-1 is not on hold \[S10\]$"):
         call_command("revenue_line", "release", "L-1")
 
 
@@ -90,7 +92,7 @@ def test_s10_dates_rebuild_the_future_rows_and_v7_then_stops_a_rord(april):
     line is then stopped with RPRO-00356."""
     out = april.cmd("revenue_line", "dates", "L-1", "2026-01-01", "2026-06-30")
     assert out.strip().splitlines()[-1] == (
-        "L-1 revenue dates 2026-01-01 to 2026-06-30 (marked for V7); "
+        "L-1 revenue dates 2026-01-01 to 2026-06-30, marked as changed by hand [RPRO-00356]; "
         "recognized 400.00, deferred 800.00 USD with 202604 open"
     )
     assert sched(april) == {

@@ -109,7 +109,7 @@ def test_rv4_stopped_in_staging_reviewed_then_collected(ledger):
     """RV4 (V6, I5, V3): RPRO-00353 stops the RORD until reviewed; a positive ESP is
     stopped with RPRO-00058 whatever the review flag says."""
     ledger.cmd("revenue_period", "open", "202601")
-    assert "RPRO-00353 (V6) enabled" in ledger.cmd("revenue_rule", "RPRO-00353", "--enable")
+    assert "RPRO-00353 enabled [V6]" in ledger.cmd("revenue_rule", "RPRO-00353", "--enable")
     ledger.stage(RV4_SO)
     ledger.collect()
 

@@ -18,7 +18,7 @@ from ...reports.reconcile import billing_reconcile_report
 
 
 class Command(RevenueCommand):
-    help = "Billing documents of a period against their revenue lines (close.md M5)."
+    help = "Billing documents of a period against their revenue lines."
 
     def add_arguments(self, parser):
         parser.add_argument("--period", help="YYYYMM (default: the open period)")

@@ -14,7 +14,7 @@ from ...services.billing import billing_run_execute
 
 
 class Command(BaseCommand):
-    help = "B4: bill every due, not yet billed period (idempotent: safe to run twice)."
+    help = "Bill every due, not yet billed period (idempotent: safe to run twice)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         try:
             return super().execute(*args, **options)
         except BusinessRuleRefused as refusal:
-            raise CommandError(str(refusal), returncode=2) from None
+            raise CommandError(refusal.bracketed, returncode=2) from None
 
     def handle(self, *args, run_date=None, **options):
         if run_date:

@@ -2,7 +2,7 @@
 
 JSON: an array of records, or {"cancellations": [...]}; CSV: a header row. Every record
 and every rule is checked before anything is created: on any problem nothing is imported,
-each problem is printed on its own line ("record 3, billing_frequency: C1: ...") and the
+each problem is printed on its own line ("record 3, billing_frequency: ... [C1]") and the
 command exits 2. The last line of a success reads "imported N cancellation(s): RO-...".
 """
 
@@ -41,7 +41,7 @@ def _where(field: str | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "C6: import standalone cancellations (JSON array or CSV); all or nothing."
+    help = "Import standalone cancellations (JSON array or CSV); all or nothing."
 
     def add_arguments(self, parser):
         parser.add_argument("path", help='JSON array (or {"cancellations": [...]}) or CSV file')
@@ -59,7 +59,7 @@ class Command(BaseCommand):
         except BusinessRuleRefused as refusal:
             refusals = refusal.refusals if isinstance(refusal, BusinessRulesRefused) else [refusal]
             for r in refusals:
-                self.stderr.write(f"{_where(r.field)}: {r.rule}: {r.message}")
+                self.stderr.write(f"{_where(r.field)}: {r.bracketed}")
             raise CommandError(
                 f"{len(refusals)} problem(s) in {file.name}: nothing imported", returncode=2
             ) from None

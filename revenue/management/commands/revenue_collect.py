@@ -6,7 +6,7 @@ from ..base import RevenueCommand
 
 
 class Command(RevenueCommand):
-    help = "I6: run data collection in the foreground (the same code as the Celery task)."
+    help = "Run data collection in the foreground (the same code as the Celery task)."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=None)

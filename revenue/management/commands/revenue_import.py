@@ -6,7 +6,7 @@ from ..base import RevenueCommand
 
 
 class Command(RevenueCommand):
-    help = "I1: stage every row of a CSV or JSON file of inbound transaction lines."
+    help = "Stage every row of a CSV or JSON file of inbound transaction lines."
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="CSV with a header row, or a JSON array of objects")

@@ -56,7 +56,10 @@ class Command(RevenueCommand):
         else:
             line = ACTIONS[action](line=line, actor=None, reason=reason)
             done = "on hold" if action == "hold" else "released"
-        self.stdout.write(f"{line.so_line_id} {done} (marked for V7); {self._figures(line)}")
+        self.stdout.write(
+            f"{line.so_line_id} {done}, marked as changed by hand [RPRO-00356]; "
+            f"{self._figures(line)}"
+        )
 
     def _date(self, text: str, name: str) -> date:
         try:

@@ -18,7 +18,7 @@ class Command(RevenueCommand):
         closer.add_argument(
             "--force",
             action="store_true",
-            help="M4: close despite the checklist's blockers (needs --reason; audited)",
+            help="Close despite the checklist's blockers (needs --reason; audited)",
         )
         closer.add_argument("--reason", default="", help="why the close is forced (audited)")
         sub.add_parser("show", help="print the open period")

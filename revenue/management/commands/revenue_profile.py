@@ -3,7 +3,7 @@ from ..base import RevenueCommand
 
 
 class Command(RevenueCommand):
-    help = "P6: set a profile value, e.g. CREATE_RORD_CONTRA_ENTRY Y."
+    help = "Set a profile value, e.g. CREATE_RORD_CONTRA_ENTRY Y."
 
     def add_arguments(self, parser):
         parser.add_argument("name")

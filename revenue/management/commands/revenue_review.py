@@ -3,7 +3,7 @@ from ..base import RevenueCommand
 
 
 class Command(RevenueCommand):
-    help = "I5: set RORD Review Completed = Y on staged RORD lines (by staging id)."
+    help = "Set RORD Review Completed = Y on staged RORD lines (by staging id)."
 
     def add_arguments(self, parser):
         parser.add_argument("line_ids", nargs="+", metavar="LINE_ID")

@@ -13,4 +13,4 @@ class Command(RevenueCommand):
 
     def handle(self, *args, code, enable, disable, **options):
         rule = rule_switch(code=code, enabled=enable, actor=None)
-        self.stdout.write(f"{rule.code} ({rule.rule}) {'enabled' if rule.enabled else 'disabled'}")
+        self.stdout.write(f"{rule.code} {'enabled' if rule.enabled else 'disabled'} [{rule.rule}]")

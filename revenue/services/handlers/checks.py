@@ -81,7 +81,7 @@ def line_target(batch: BatchContext, line) -> tuple[SoLine | None, list[LineRefu
                 rule="V12",
                 field=_ref_field(line),
                 detail=f"SO line {line.ref_line_id or '?'} is not collected: the line waits "
-                "for it even with V12 switched off",
+                "for it even with INB-004 switched off",
             )
         ]
     # booked now: the same line later in the batch is a repeat (I9)
