@@ -11,6 +11,7 @@ class ReturnsConfig(AppConfig):
         from orders.services.credit_memos import VOID_BLOCKERS
         from orders.services.deactivation import DEACTIVATION_BLOCKERS
 
+        from .document_links import document_links_register_returns
         from .services.deactivation import refund_void_block, rma_deactivation_block
         from .work_queue import returns_work_queue
 
@@ -22,3 +23,4 @@ class ReturnsConfig(AppConfig):
         if refund_void_block not in VOID_BLOCKERS:
             VOID_BLOCKERS.append(refund_void_block)
         work_queue_register("returns", returns_work_queue, rank=20)  # the home page
+        document_links_register_returns()  # RMA and return numbers as links

@@ -16,6 +16,7 @@ from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import TransitionAdminMixin, services_of
 
+from ..credit_explanation import credit_explanation
 from ..models import (
     BillingRun,
     CreditMemo,
@@ -37,6 +38,7 @@ from .common import (
     revenue_batch_link,
     status_badge,
 )
+from .revenue_links import revenue_tools
 
 
 def period_text(line) -> str:
@@ -155,12 +157,18 @@ class DocumentAdmin(
             *super().get_urls(),
         ]
 
+    def page_context(self, request, obj) -> dict:
+        """What the document's page shows beside its fields (panels)."""
+        return {}
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
         if object_id:
             obj = self.get_object(request, object_id)
             if obj is not None:
                 extra_context["audit_events"] = audit_events(obj)
+                extra_context["document_tools"] = revenue_tools(request, numbers=[obj.number])
+                extra_context.update(self.page_context(request, obj))
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except BusinessRuleRefused as refusal:
@@ -321,6 +329,9 @@ class CreditMemoAdmin(DocumentAdmin):
         if obj.source_order_id is None:
             return obj.get_source_display()
         return format_html("{} {}", obj.get_source_display(), order_link(obj.source_order))
+
+    def page_context(self, request, obj) -> dict:
+        return {"credit_explanations": [credit_explanation(memo=obj)]}
 
     def print_context(self, doc, lines) -> dict:
         invoices = {line.invoice_line.invoice.number for line in lines if line.invoice_line_id}

@@ -36,6 +36,7 @@ from .extensions import extension_context, extension_urls
 from .filters import AccountFilter
 from .items import FulfilItemsForm, OrderItemInline, plain_related_widget
 from .reduce import BILL_PERMISSION, OrderReductionViewsMixin, bill_orders, order_panels
+from .revenue_links import order_so_line_ids, revenue_tools
 
 
 def with_fulfilment(orders):
@@ -247,6 +248,9 @@ class OrderAdmin(
                 extra_context["audit_events"] = audit_events(order, Order)
                 extra_context.update(order_panels(request, order))
                 extra_context.update(extension_context(request, order))
+                extra_context["document_tools"] = revenue_tools(
+                    request, numbers=[order.number], so_line_ids=order_so_line_ids(order)
+                )
             elif str(object_id).isdigit() and ReductionOrder.objects.filter(pk=object_id).exists():
                 url = reverse("admin:orders_reductionorder_change", args=[object_id])
                 return HttpResponseRedirect(url)
@@ -316,7 +320,7 @@ class OrderAdmin(
         if order.status != OrderStatus.ACTIVATED:
             self.message_user(
                 request,
-                f"O6: only Activated orders can be fulfilled ({order} "
+                f"Only Activated orders can be fulfilled ({order} "
                 f"is {order.get_status_display()}).",
                 level=messages.ERROR,
             )

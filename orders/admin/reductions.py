@@ -12,6 +12,7 @@ from rangefilter.filters import DateRangeFilter
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import TransitionAdminMixin
 
+from ..credit_explanation import credit_explanation
 from ..models import (
     ContractAction,
     CreditMemo,
@@ -34,6 +35,7 @@ from .common import (
     revenue_batch_link,
     status_badge,
 )
+from .revenue_links import order_so_line_ids, revenue_tools
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -192,8 +194,8 @@ class ReductionOrderAdmin(
     @admin.display(description="kind", ordering="_is_cancel")
     def kind_badge(self, obj):
         if obj._is_cancel:
-            return badge("CANCEL", "Cancellation", "C1: ends a recurring product early")
-        return badge("REDUCTION", "Reduction", "R5: reduces quantities")
+            return badge("CANCEL", "Cancellation", "Ends a recurring product early")
+        return badge("REDUCTION", "Reduction", "Reduces quantities")
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj):
@@ -213,15 +215,19 @@ class ReductionOrderAdmin(
     def credit_memos(self, obj):
         memos = list(obj.source_credit_memos.order_by("id"))
         if not memos:
-            return "None: nothing billed was reduced (R9)."
+            return "None: nothing billed was reduced."
         return format_html(
             "<br>".join(["{}"] * len(memos)),
             *(
                 format_html(
-                    "{} {} {}",
+                    '{} {} {} net ({} with tax) <a href="#credit-explanation-{}" '
+                    'class="contra-sub">{}</a>',
                     admin_link(memo),
                     status_badge(memo),
+                    memo.net_total,
                     memo.gross_total,
+                    memo.pk,
+                    "how it was computed" if memo.status != CreditMemoStatus.VOID else "",
                 )
                 for memo in memos
             ),
@@ -234,6 +240,14 @@ class ReductionOrderAdmin(
             obj = self.get_object(request, object_id)
             if obj is not None:
                 extra_context["audit_events"] = audit_events(obj, Order, ReductionOrder)
+                extra_context["document_tools"] = revenue_tools(
+                    request, numbers=[obj.number], so_line_ids=order_so_line_ids(obj)
+                )
+                memos = obj.source_credit_memos.exclude(status=CreditMemoStatus.VOID)
+                extra_context["credit_explanations"] = [
+                    credit_explanation(memo=memo)
+                    for memo in memos.select_related("source_order").order_by("id")
+                ]
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except BusinessRuleRefused as refusal:

@@ -18,6 +18,7 @@ from orders.admin.common import (
     admin_link,
     message_refusal,
 )
+from orders.admin.revenue_links import revenue_tools
 
 from ..models import ReturnOrder, ReturnStatus
 from ..selectors import (
@@ -46,6 +47,19 @@ def quantity(value) -> str:
 
 
 LABELS = {"close": "Close RMA", "cancel": "Cancel RMA"}
+
+
+def revenue_documents(processings) -> list[str]:
+    """What the RMA's processings staged in revenue: the credit memo's CM-R lines, the fee
+    invoice's INV lines and its change order's SO lines (T8, T14; the negative change
+    order stages nothing of its own)."""
+    documents = (
+        document
+        for p in processings
+        for document in (p.credit_memo, p.fee_invoice, p.fee_change_order)
+        if document is not None
+    )
+    return [document.number for document in documents]
 
 
 def rma_transition_service(*, obj, name: str, user, comment: str = ""):
@@ -219,6 +233,7 @@ class ReturnOrderAdmin(
             "can_settle": user.has_perm(PERMISSIONS["settle"]),
             "settle_names": REFUND_TRANSITIONS,
             "refund_counts": refund_counts(processings),
+            "document_tools": revenue_tools(request, numbers=revenue_documents(processings)),
             "audit_events": return_order_history(
                 return_order=rma,
                 refund_ids=[p.the_refund.pk for p in processings if p.the_refund is not None],

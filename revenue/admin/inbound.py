@@ -42,6 +42,7 @@ from .common import (
     money_html,
 )
 from .filters import ErrorCodeFilter, RecentBatchFilter
+from .inbound_documents import DocumentFilter, ServiceLineMixin
 from .inbound_review import RordReviewFilter, RordReviewMixin
 from .staging import FIXED, error_lines, line_badge, raw_rows
 
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 
 
 @admin.register(InboundLine)
-class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
-    list_done_message = "I5: RORD Review Completed changed on {n} line(s)."
+class InboundLineAdmin(ServiceLineMixin, RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
+    list_done_message = "RORD Review Completed changed on {n} line(s)."
     form = InboundLineForm
     change_list_template = "admin/revenue/inboundline/change_list.html"
     change_form_template = "admin/revenue/inboundline/change_form.html"
@@ -61,6 +62,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         "tran_type_code",
         "so_line_id",
         "orig_so_line_id",
+        "documents",
         "esp",
         "status_badge",
         "error_list",
@@ -70,6 +72,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
     list_display_links = ("id",)
     list_editable = ("rord_review_completed",)
     list_filter = (
+        DocumentFilter,  # shown only while chosen (the document pages link to it)
         RordReviewFilter,
         "status",
         "tran_type",
@@ -98,6 +101,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         "line_key",
         "ref_line_id",
         "so_line_link",
+        "document_links",
         "collected_at",
         "run_link",
         "created_at",
@@ -112,6 +116,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
                     ("status_badge", "collected_at"),
                     ("batch_link", "row_number", "created_at"),
                     ("line_key", "ref_line_id", "so_line_link"),
+                    "document_links",
                     "run_link",
                 )
             },
@@ -302,12 +307,12 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         if done:
             self.message_user(
                 request,
-                f"I5: RORD Review Completed = {value} on {done} line(s).",
+                f"RORD Review Completed = {value} on {done} line(s).",
                 level=messages.SUCCESS,
             )
         elif not problems:
-            self.message_user(request, f"I5: the selected lines already had {value}.")
-        self.message_refusals(request, problems, what="I5: line(s)")
+            self.message_user(request, f"The selected lines already had {value}.")
+        self.message_refusals(request, problems, what="line(s)")
 
     @admin.action(description="Mark RORD Review Completed (Y)", permissions=["review"])
     def review_yes(self, request, queryset):
@@ -323,7 +328,7 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
         count = inbound_lines_retry(lines=queryset, actor=request.user)
         self.message_user(
             request,
-            f"I3: {count} stopped line(s) will be retried at the next collection.",
+            f"{count} stopped line(s) will be retried at the next collection.",
             level=messages.SUCCESS if count else messages.WARNING,
         )
         if count < selected:
@@ -344,8 +349,9 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
                 "admin/revenue/action_confirm.html",
                 {
                     "title": "Delete inbound lines?",
-                    "intro": "I4: the lines are deleted from staging and the deletion is kept "
-                    "in the audit trail. Collected and withdrawn lines cannot be deleted.",
+                    "intro": "The lines are deleted from staging and the deletion is kept "
+                    "in the audit trail. Collected and withdrawn lines cannot be deleted, "
+                    "nor lines the order service staged (change their document instead).",
                     "objects": [(line, line_badge(line)) for line in queryset[:200]],
                     "selected": queryset.values_list("pk", flat=True),
                     "action": "delete_selected_lines",
@@ -362,9 +368,9 @@ class InboundLineAdmin(RordReviewMixin, ServiceListEditMixin, RevenueAdmin):
                 problems.append(refusal.message)
         if deleted:
             self.message_user(
-                request, f"I4: deleted {deleted} inbound line(s).", level=messages.SUCCESS
+                request, f"Deleted {deleted} inbound line(s).", level=messages.SUCCESS
             )
-        self.message_refusals(request, problems, what="I4: deletion(s)")
+        self.message_refusals(request, problems, what="deletion(s)")
         return None
 
     # --- upload (I1) and export ---------------------------------------------------------

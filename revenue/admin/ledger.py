@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin_objects import admin_object_for_page
+from core.document_links import document_link, document_urls
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
 
@@ -37,12 +38,13 @@ MANUAL = {
     "dates": ("Change revenue dates", "Change dates", so_line_dates_change),
 }
 INTRO = {
-    "hold": "S10: the line releases nothing from the open period on; what it booked there "
+    "hold": "The line releases nothing from the open period on; what it booked there "
     "and later is reversed and kept as held (deferred) until it is released.",
-    "release": "S10: everything due catches up in the open period; later periods release "
+    "release": "Everything due catches up in the open period; later periods release "
     "in their own period.",
-    "dates": "S10: the future rows are rebuilt over the new dates; recognized revenue is not "
-    "touched. The line is marked for V7.",
+    "dates": "The future rows are rebuilt over the new dates; recognized revenue is not "
+    "touched. The line is marked as changed by hand: its RORDs stop with RPRO-00356 until "
+    "reviewed.",
 }
 
 
@@ -83,7 +85,7 @@ class SoLineAdmin(ReadOnlyAdmin):
             {
                 "fields": (
                     ("so_line_id", "contract_page"),
-                    ("so_num", "so_date"),
+                    ("so_num_link", "so_date"),
                     ("customer", "item"),
                     ("currency_code", "f_cur"),
                 )
@@ -101,7 +103,7 @@ class SoLineAdmin(ReadOnlyAdmin):
             },
         ),
     )
-    readonly_fields = ("contract_page", "currency_code", "hold_badge", "v7_mark")
+    readonly_fields = ("contract_page", "currency_code", "hold_badge", "v7_mark", "so_num_link")
 
     def get_queryset(self, request):
         net = F("ext_sll_prc") + F("rord_sll_prc") + F("cmr_sll_prc")  # N (P1–P5)
@@ -136,10 +138,16 @@ class SoLineAdmin(ReadOnlyAdmin):
     def contract_page(self, obj):
         url = reverse("admin:revenue_revenuecontract_change", args=[obj.contract_id])
         return format_html(
-            '<a href="{}">{}</a> <span class="quiet">· its lines and allocation (A3)</span>',
+            '<a href="{}">{}</a> <span class="quiet">· its lines and allocation</span>',
             url,
             obj.contract.rc_key,
         )
+
+    @admin.display(description="SO_NUM")
+    def so_num_link(self, obj):
+        """The order it came from, a link when Contra has it (core.document_links)."""
+        urls = getattr(obj, "_document_urls", None)
+        return document_link(obj.so_num, document_urls([obj.so_num]) if urls is None else urls)
 
     @admin.display(description="currency", ordering="ext_sll_prc_currency")
     def currency_code(self, obj):
@@ -168,9 +176,9 @@ class SoLineAdmin(ReadOnlyAdmin):
         if obj.allocated is None:
             return format_html(
                 '<span class="quiet" title="{}">—</span>',
-                "returned: out of the allocation pool (P2)"
+                "returned: out of the allocation pool"
                 if obj.is_returned
-                else "no SSP: out of the allocation pool (A3)",
+                else "no SSP: out of the allocation pool",
             )
         carve = obj.carve.amount if obj.carve is not None else 0
         return format_html(
@@ -186,7 +194,7 @@ class SoLineAdmin(ReadOnlyAdmin):
         if obj.is_returned:
             return format_html(
                 '<span class="revenue-flag yes" title="{}">Y</span>',
-                "Return flag Y: fully reduced or returned (P2, P5)",
+                "Return flag Y: fully reduced or returned",
             )
         return "—"
 
@@ -223,25 +231,27 @@ class SoLineAdmin(ReadOnlyAdmin):
     @admin.display(description="hold", ordering="hold")
     def hold_badge(self, obj):
         if obj.hold:
-            return badge("HOLD", "On hold", "S10: manual deferral, releases nothing")
+            return badge("HOLD", "On hold", "Manual deferral: releases nothing")
         return "—"
 
-    @admin.display(description="returned · hold · V7", ordering="return_flag")
+    @admin.display(description="returned · hold · by hand", ordering="return_flag")
     def flags(self, obj):
         """Return flag Y, the hold badge and the V7 mark in one narrow column of the list."""
-        hold = badge("HOLD", "Hold", "S10: on hold (manual deferral)") if obj.hold else "—"
+        hold = badge("HOLD", "Hold", "On hold (manual deferral)") if obj.hold else "—"
         marks = [self.returned(obj), hold, self.v7_mark(obj)]
         marks = [m for m in marks if m != "—"]
         return format_html_join(" ", "{}", ((m,) for m in marks)) if marks else "—"
 
-    @admin.display(description="V7", ordering="dates_changed")
+    @admin.display(description="changed by hand", ordering="dates_changed")
     def v7_mark(self, obj):
         if not obj.marked_for_v7:
             return "—"
         why = ["revenue dates changed"] if obj.dates_changed else []
         why += ["held / released by hand"] if obj.manually_released else []
         return format_html(
-            '<span class="revenue-v7" title="V7 (RPRO-00356): {}">V7</span>', ", ".join(why)
+            '<span class="revenue-v7" title="{}: its RORDs stop with RPRO-00356 until reviewed">'
+            "by hand</span>",
+            ", ".join(why).capitalize(),
         )
 
     # --- change page --------------------------------------------------------------------
@@ -249,6 +259,7 @@ class SoLineAdmin(ReadOnlyAdmin):
         extra_context = {**(extra_context or {}), **self.history_context(request, object_id)}
         line = self.get_object(request, object_id) if object_id else None
         if line is not None:
+            line._document_urls = document_urls([line.so_num], user=request.user)
             open_period = open_period_id()
             schedule = so_line_schedule(line, open_period=open_period)
             reductions = so_line_reductions(line, open_period=open_period)

@@ -27,7 +27,7 @@ class InboundBatch(models.Model):
     )
     line_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(
-        default=0, help_text="Rows with values that could not be parsed (I2)."
+        default=0, help_text="Rows with values that could not be parsed (INB-000)."
     )
 
     class Meta:
@@ -85,7 +85,7 @@ class InboundLine(models.Model):
 
     # derived on staging and on every edit
     line_key = models.CharField(
-        max_length=100, blank=True, help_text="The line's own id for its type (V13)."
+        max_length=100, blank=True, help_text="The line's own id for its type."
     )
     ref_line_id = models.CharField(
         max_length=100, blank=True, help_text="The SO line this line belongs to."
@@ -95,12 +95,12 @@ class InboundLine(models.Model):
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.NEW)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.TextField(
-        blank=True, help_text="Why the service that staged it took it back (I4)."
+        blank=True, help_text="Why the service that staged it took it back."
     )
     error_codes = models.CharField(max_length=255, blank=True)
     errors = models.JSONField(default=list, blank=True)
     waiting = models.BooleanField(
-        default=False, help_text="Stopped only until its SO line is collected (V12)."
+        default=False, help_text="Stopped only until its SO line is collected (INB-004)."
     )
     retry = models.BooleanField(
         default=False, help_text="Edited or reviewed since it was stopped: retried next run."
@@ -162,6 +162,11 @@ class InboundLine(models.Model):
                 name="inbound_open_type",
                 condition=~Q(status="COLLECTED"),
             ),
+            # the lines a document staged (admin: ``?document=ORD-000001``, the document
+            # pages' "Revenue lines (N)"): billing lines by INV_NUM, the others by SO_NUM;
+            # the two indexes hold every line once between them
+            models.Index(fields=["inv_num"], name="inbound_inv_document", condition=~Q(inv_num="")),
+            models.Index(fields=["so_num"], name="inbound_so_document", condition=Q(inv_num="")),
         ]
         permissions = [("review_inboundline", "Can tick RORD Review Completed")]
 

@@ -10,12 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.document_links import document_label
 from core.exceptions import BusinessRuleRefused
 from core.models import AuditAction
 from core.services import audit_record
 
 from ..models import InboundBatch, InboundLine
 from ..models.choices import LineStatus, TranType
+from ..selectors_documents import line_document
 from .bulk import instances_insert
 from .inbound_read import DUPLICATES, UNSTORABLE, row_storable, value_storable
 from .inbound_read import InboundFileRefused as InboundFileRefused  # read there, staged here
@@ -155,16 +157,49 @@ def inbound_file_stage(*, stream: IO[bytes], filename: str, source: str, actor=N
 EDITABLE_FIELDS = tuple(FIELD_OF[c] for c in COLUMNS if c != "RORD_REVIEW_COMPLETED")
 
 
+def staged_by_service(line: InboundLine) -> bool:
+    """I4: staged by the order and returns services (fixed at their source: only the
+    review flag changes here). Lines from files, ``revenue_import`` and the demo's files
+    are not."""
+    return line.batch.source == InboundBatch.SourceKind.SERVICE
+
+
+def service_line_refusal(line: InboundLine, *, doing: str) -> BusinessRuleRefused:
+    """I4: why a service-staged line is not edited or deleted here, in plain words."""
+    number = line_document(line) or line.batch.filename or f"batch {line.batch_id}"
+    label = document_label(number) or "document"
+    return BusinessRuleRefused(
+        rule="I4",
+        field=None,
+        line=line.pk,
+        message=f"#{line.pk} was staged by the order service from {number}: it cannot be "
+        f"{doing} here; change the {label} instead",
+    )
+
+
+def _locked(line: InboundLine) -> InboundLine:
+    """The line under its row lock (only the line's: a withdrawal locks the batch first),
+    with its batch."""
+    lines = InboundLine.objects.select_related("batch")
+    if connection.features.has_select_for_update_of:
+        return lines.select_for_update(of=("self",)).get(pk=line.pk)
+    return lines.select_for_update().get(pk=line.pk)
+
+
 def inbound_line_update(*, line: InboundLine, changes: dict[str, Any], actor) -> InboundLine:
-    """I4: edit a staged line that is not collected. Fixed fields lose their parse errors;
-    a stopped line is retried at the next collection (I3). Audited with before/after."""
+    """I4: edit a staged line that is not collected and came from a file (upload,
+    ``revenue_import``, the demo's files). Fixed fields lose their parse errors; a stopped
+    line is retried at the next collection (I3). Audited with before/after. A line staged
+    by the order and returns services is refused: it is fixed at its source."""
     with transaction.atomic():
-        line = InboundLine.objects.select_for_update().get(pk=line.pk)
+        line = _locked(line)
         if line.status in (LineStatus.COLLECTED, LineStatus.WITHDRAWN):
             kind = "collected" if line.status == LineStatus.COLLECTED else "withdrawn"
             raise BusinessRuleRefused(
                 rule="I4", message=f"a {kind} line is read-only", field=None, line=line.pk
             )
+        if staged_by_service(line):
+            raise service_line_refusal(line, doing="edited")
         before = {}
         # a field whose received value did not parse holds what it parsed to (often
         # empty): sending that same value confirms it, e.g. a garbage optional date cleared
@@ -308,9 +343,11 @@ def inbound_lines_retry(*, lines: Iterable[InboundLine], actor) -> int:
 
 
 def inbound_line_delete(*, line: InboundLine, actor) -> None:
-    """I4: delete a line that is not collected nor withdrawn; the deletion is audited."""
+    """I4: delete a line from a file that is not collected nor withdrawn; the deletion is
+    audited. A line staged by the order and returns services is refused: its document
+    withdraws it (deactivation, void)."""
     with transaction.atomic():
-        line = InboundLine.objects.select_for_update().get(pk=line.pk)
+        line = _locked(line)
         if line.status == LineStatus.COLLECTED:
             raise BusinessRuleRefused(
                 rule="I4", message=f"#{line.pk} is collected: it cannot be deleted"
@@ -320,6 +357,8 @@ def inbound_line_delete(*, line: InboundLine, actor) -> None:
                 rule="I4",
                 message=f"#{line.pk} was withdrawn by its source: withdrawn lines stay recorded",
             )
+        if staged_by_service(line):
+            raise service_line_refusal(line, doing="deleted")
         audit_record(
             document=line,
             actor=actor,

@@ -54,7 +54,8 @@ def stopped_line() -> InboundLine:
         "END_DATE": "2026-12-31",
         "CUSTOMER": "A\x00B",
     }
-    batch = inbound_stage(rows=[row], source=InboundBatch.SourceKind.SERVICE)
+    # an uploaded line: lines the order services stage are not edited here (I4)
+    batch = inbound_stage(rows=[row], source=InboundBatch.SourceKind.UPLOAD)
     line = batch.lines.get()
     assert line.status == "ERROR" and line.parse_errors
     return line

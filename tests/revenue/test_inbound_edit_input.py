@@ -44,7 +44,8 @@ def open_period(db):
 
 def staged(line_id: str, **cells: str) -> InboundLine:
     row = {**SO_ROW, "SO_LINE_ID": line_id, **cells}
-    return inbound_stage(rows=[row], source=InboundBatch.SourceKind.SERVICE).lines.get()
+    # an uploaded line: lines the order services stage are not edited here (I4)
+    return inbound_stage(rows=[row], source=InboundBatch.SourceKind.UPLOAD).lines.get()
 
 
 def change_url(line: InboundLine) -> str:
@@ -80,7 +81,8 @@ HUGE = "9999999999999"  # 13 digits: what a staged decimal may have (I2)
     ],
 )
 def test_a2_an_ssp_beyond_ext_ssp_is_refused_at_entry(open_period, admin_client, edits, field):
-    """A2: the form answers again with the error on the SSP field, naming it and A2, and
+    """A2: the form answers again with the error on the SSP field, naming it (the rule in
+    words, not its ID), and
     saves nothing; a sensible SSP then saves and the line is collected (it stopped with
     INB-999 "InvalidOperation: [<class 'decimal.InvalidOperation'>]")."""
     line = staged("X-1", EXT_SLL_PRC="1,00")  # stopped: INB-000 on EXT_SLL_PRC
@@ -91,7 +93,7 @@ def test_a2_an_ssp_beyond_ext_ssp_is_refused_at_entry(open_period, admin_client,
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert list(errors) == [field]
-    assert f"{field.upper()}: A2: Ext SSP" in errors[field][0]
+    assert errors[field][0].startswith(f"{field.upper()}: Ext SSP = ")
     assert "more than EXT_SSP holds (at most 16 digits before '.')" in errors[field][0]
     assert InboundLine.objects.values().get(pk=line.pk) == before
 
@@ -109,7 +111,7 @@ def test_a2_inbound_line_update_refuses_it_too(open_period, admin_user):
     with pytest.raises(ValidationError) as refused:
         inbound_line_update(line=line, changes={"ssp_pct": Decimal(HUGE)}, actor=admin_user)
     assert list(refused.value.message_dict) == ["ssp_pct"]
-    assert "SSP_PCT: A2" in refused.value.message_dict["ssp_pct"][0]
+    assert refused.value.message_dict["ssp_pct"][0].startswith("SSP_PCT: Ext SSP = ")
     assert InboundLine.objects.values().get(pk=line.pk) == before
 
 
