@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from core import admin_report_views as reports
 from core.admin_objects import is_key
 from core.admin_reports import admin_reports_for
+from core.widgets import native_dates
 from core.work_queue import work_queue_areas
 
 APP_ORDER = [
@@ -117,6 +118,7 @@ class ContraAdminSite(admin.AdminSite):
         one = isinstance(model_or_iterable, ModelBase)
         for model in [model_or_iterable] if one else model_or_iterable:
             model_admin = self._registry[model]
+            native_dates(model_admin)  # one date input everywhere (core.widgets)
             _selection_guard(model_admin)
             if model_admin.date_hierarchy:
                 _date_hierarchy_guard(model_admin)

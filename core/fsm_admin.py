@@ -172,8 +172,8 @@ class TransitionAdminMixin(FSMAdminMixin):
         label = self.get_fsm_label(transition)
         self.message_user(
             request,
-            f"{obj}: you may not {label[:1].lower()}{label[1:]} {self.opts.verbose_name_plural}"
-            " (ask an administrator for the permission).",
+            f"{obj}: you do not have the permission to {label[:1].lower()}{label[1:]} "
+            f"{self.opts.verbose_name_plural} (an administrator can give it).",
             messages.ERROR,
         )
         return self._back_to(obj)
@@ -322,9 +322,12 @@ class TransitionAdminMixin(FSMAdminMixin):
         if service is None or not self.may_transition(request, obj):
             self._unknown_transition(request, obj, transition_name)
             return False
-        comment = (kwargs or {}).get("comment", "")
+        fields = dict(kwargs or {})  # the transition form's fields: a reason, and what an
+        comment = fields.pop("comment", "")  # admin's own form adds (a gateway reference)
         try:
-            result = service(obj=obj, name=transition_name, user=request.user, comment=comment)
+            result = service(
+                obj=obj, name=transition_name, user=request.user, comment=comment, **fields
+            )
         except BusinessRuleRefused as refusal:
             self.transition_refused(request, obj, transition_name, refusal)
             return False

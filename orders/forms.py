@@ -1,5 +1,7 @@
 from django import forms
 
+from core.widgets import DateInput
+
 
 class TransitionReasonForm(forms.Form):
     """Asked before a transition that undoes work (O8 keeps the reason)."""
@@ -11,10 +13,6 @@ class TransitionReasonForm(forms.Form):
     )
 
 
-def _date_input():
-    return forms.DateInput(attrs={"type": "date", "class": "contra-date"})
-
-
 class ReductionForm(forms.Form):
     """R5, R6: one quantity per original product; start and end dates for recurring ones.
     The form only parses: every rule is checked by ``reduction_order_create``."""
@@ -22,7 +20,7 @@ class ReductionForm(forms.Form):
     effective_date = forms.DateField(
         label="Effective date",
         required=False,
-        widget=_date_input(),
+        widget=DateInput(),
         help_text="Empty: today.",
     )
     comment = forms.CharField(
@@ -48,7 +46,7 @@ class ReductionForm(forms.Form):
                     self.fields[f"{edge}_date_{item.pk}"] = forms.DateField(
                         label=f"Line {item.line_number}: {edge} date",
                         required=False,
-                        widget=_date_input(),
+                        widget=DateInput(),
                     )
 
     def lines(self, line_class) -> list:
@@ -72,14 +70,14 @@ class CancelProductForm(forms.Form):
     item = forms.TypedChoiceField(label="Order product", coerce=int)
     terminated_date = forms.DateField(
         label="Terminated date",
-        widget=_date_input(),
-        help_text="C2: the last day billed; inside the product's service dates.",
+        widget=DateInput(),
+        help_text="The last day billed; inside the product's service dates.",
     )
     activate = forms.BooleanField(
         label="Activate now",
         required=False,
         initial=True,
-        help_text="R9: lower the quantities, send RORD lines to revenue and credit what "
+        help_text="Lower the quantities, send RORD lines to revenue and credit what "
         "was billed beyond the terminated date.",
     )
     comment = forms.CharField(

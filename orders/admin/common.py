@@ -7,11 +7,12 @@ from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from core.amounts import money_text as core_money_text
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import message_refusal, refusals_of
 from core.models import AuditAction, AuditEvent
 
-from ..models import CreditMemo, Invoice
+from ..models import CreditMemo, Invoice, OrderItem
 from ..services import order_delete, order_transition
 
 __all__ = ["message_refusal", "order_transition_service", "refusals_of"]
@@ -33,6 +34,13 @@ class OrderServicesAdminMixin:
 
     def delete_model(self, request, obj):
         order_delete(order=obj, user=request.user)
+
+    def get_deleted_objects(self, objs, request):
+        """An order's products go with it (``order_delete``): the right to delete the
+        order is enough, though products are never deleted on their own page."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(OrderItem._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
     def delete_queryset(self, request, queryset):
         for order in queryset:
@@ -145,8 +153,8 @@ class ServiceOnlyChangeMixin:
 
 
 def money_text(value) -> str:
-    """3,000.00 USD (a Money, or a Decimal with its currency)."""
-    return f"{value.amount:,.2f} {value.currency}"
+    """3,000.00 USD (a Money): one minus sign, a zero without one (core.amounts)."""
+    return core_money_text(value)
 
 
 def money_sentences(dry) -> list[str]:

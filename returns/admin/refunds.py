@@ -32,6 +32,44 @@ from .base import status_badge_of as status_badge
 
 SETTLE_PERMISSION = "returns.settle_refund"
 LABELS = {"succeed": "Mark refunded", "fail": "Mark failed", "retry": "Retry"}
+DONE = {"succeed": "marked refunded", "fail": "marked failed", "retry": "sent again"}
+
+
+GATEWAY_REFERENCE_HELP = (
+    "The payment's id at the gateway (its transaction or refund id), so the refund can be "
+    "found there. Kept on the refund; the refunds list searches it."
+)
+
+
+class RefundPaidForm(forms.Form):
+    """*Mark refunded*: the gateway's reference of the payment, and a note."""
+
+    gateway_reference = forms.CharField(
+        label="Gateway reference", max_length=100, help_text=GATEWAY_REFERENCE_HELP
+    )
+    comment = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Kept in the refund's history.",
+    )
+
+
+class RefundFailedForm(forms.Form):
+    """*Mark failed*: why (required), and the gateway's reference of the attempt."""
+
+    comment = forms.CharField(
+        label="Why the refund failed",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept on the refund and in its history.",
+    )
+    gateway_reference = forms.CharField(
+        label="Gateway reference (optional)",
+        max_length=100,
+        required=False,
+        help_text=GATEWAY_REFERENCE_HELP,
+    )
 
 
 class FailReasonForm(forms.Form):
@@ -43,8 +81,12 @@ class FailReasonForm(forms.Form):
     )
 
 
-def refund_transition_service(*, obj, name: str, user, comment: str = ""):
-    return refund_transition(refund=obj, name=name, user=user, comment=comment)
+def refund_transition_service(
+    *, obj, name: str, user, comment: str = "", gateway_reference: str = ""
+):
+    return refund_transition(
+        refund=obj, name=name, user=user, comment=comment, gateway_reference=gateway_reference
+    )
 
 
 @admin.register(Refund)
@@ -52,6 +94,7 @@ class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
     transitions = dict.fromkeys(REFUND_TRANSITIONS, refund_transition_service)
     status_path = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
     confirm_transitions = frozenset({"succeed", "retry"})  # money paid, or to be paid again
+    fsm_forms = {"succeed": RefundPaidForm, "fail": RefundFailedForm}
 
     def describe_money(self, dry, obj, name):
         amount = money_text(obj.amount)
@@ -74,8 +117,16 @@ class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
         "completed_at",
     )
     list_filter = ("status", ("created_at", DateRangeFilter))
-    search_fields = ("number", "account__name", "account__number", "credit_memo__number")
-    search_help_text = "Refund number, account name or number, credit memo number."
+    search_fields = (
+        "number",
+        "account__name",
+        "account__number",
+        "credit_memo__number",
+        "gateway_reference",
+    )
+    search_help_text = (
+        "Refund number, account name or number, credit memo number, gateway reference."
+    )
     list_select_related = ("account", "return_order", "processing", "credit_memo")
     list_per_page = 50
     actions = ["mark_refunded", "mark_failed"]
@@ -93,7 +144,7 @@ class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
                 )
             },
         ),
-        ("Amounts (T9)", {"fields": (("credit_total", "fees_total", "amount"),)}),
+        ("Amounts", {"fields": (("credit_total", "fees_total", "amount"),)}),
         (
             "Payment",
             {
@@ -184,9 +235,7 @@ class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
             except BusinessRuleRefused as refusal:
                 message_refusal(self, request, refusal, prefix=f"{refund}: ")
         if done:
-            self.message_user(
-                request, f"{LABELS[name]}: {done} refund(s) done.", level=messages.SUCCESS
-            )
+            self.message_user(request, f"{done} refund(s) {DONE[name]}.", level=messages.SUCCESS)
 
     @admin.action(description="Mark selected refunds refunded", permissions=["settle"])
     def mark_refunded(self, request, queryset):
@@ -236,15 +285,28 @@ class RefundAdmin(TransitionAdminMixin, ServiceOnlyChangeMixin, admin.ModelAdmin
             self.message_user(request, f"{refund}: there is no action {name!r}.", messages.ERROR)
             return HttpResponseRedirect(back)
         comment = request.POST.get("comment", "")[:300]
+        reference = request.POST.get("gateway_reference", "").strip()
+        if name == "succeed" and not reference:
+            self.message_user(
+                request,
+                f"{refund}: enter the gateway reference of the payment to mark it refunded.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(back)
         try:
-            refund = refund_transition(refund=refund, name=name, user=request.user, comment=comment)
+            refund = refund_transition(
+                refund=refund,
+                name=name,
+                user=request.user,
+                comment=comment,
+                gateway_reference=reference,
+            )
         except BusinessRuleRefused as refusal:
             message_refusal(self, request, refusal)
         else:
             self.message_user(
                 request,
-                f"{refund} ({refund.amount}): {LABELS[name].lower()} done, now "
-                f"{refund.get_status_display()}.",
+                f"{refund} ({refund.amount}): {DONE[name]}, now {refund.get_status_display()}.",
                 level=messages.SUCCESS,
             )
         return HttpResponseRedirect(back)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from ..models import InboundBatch, InboundLine, JournalEntry, SoLine, ValidationRule
 from ..models.choices import Account, LineStatus, TranType
@@ -15,20 +15,49 @@ from ..services.collection import SYSTEM_ERROR
 from ..services.parsing import PARSE_ERROR
 
 
+def stopped_code_counts() -> dict[str, int]:
+    """How many stopped lines carry each error code (a line with two codes counts under
+    both). Read from the ``inbound_error_codes`` index of stopped lines, one row per
+    combination of codes."""
+    counts: dict[str, int] = {}
+    combinations = (
+        InboundLine.objects.filter(status=LineStatus.ERROR)
+        .exclude(error_codes="")
+        .values_list("error_codes")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for codes, n in combinations:
+        for code in dict.fromkeys(codes.split(";")):
+            counts[code] = counts.get(code, 0) + n
+    return counts
+
+
 class ErrorCodeFilter(admin.SimpleListFilter):
-    """Lines stopped with one code: the registry's codes, plus parse (I2) and system (I9)."""
+    """Lines stopped with one code: the codes stopped lines carry now, each with its count
+    and what it means (the registry's codes, plus parse and system errors)."""
 
     title = "error code"
     parameter_name = "error_code"
 
     def lookups(self, request, model_admin):
-        codes = [(PARSE_ERROR, f"{PARSE_ERROR} · I2 value could not be parsed")]
-        codes += [
-            (rule.code, f"{rule.code} · {rule.rule} {rule.message}")
-            for rule in ValidationRule.objects.order_by("sort")
+        counts = stopped_code_counts()
+        chosen = self.value()
+        if chosen and chosen not in counts:
+            counts[chosen] = 0  # the chosen code stays listed after its lines are fixed
+        meaning = {
+            PARSE_ERROR: "a value could not be read",
+            SYSTEM_ERROR: "system error while collecting",
+        }
+        rules = ValidationRule.objects.filter(code__in=counts).order_by("sort")
+        meaning |= {rule.code: rule.message for rule in rules}
+        order = [PARSE_ERROR, *(rule.code for rule in rules), SYSTEM_ERROR]
+        order += sorted(set(counts) - set(order))
+        return [
+            (code, f"{code} · {meaning.get(code, 'unknown code')} ({counts[code]:,})")
+            for code in order
+            if code in counts
         ]
-        codes.append((SYSTEM_ERROR, f"{SYSTEM_ERROR} · I9 system error while collecting"))
-        return codes
 
     def queryset(self, request, queryset):
         """Only stopped lines carry codes (collection clears them). The matching ids come

@@ -90,7 +90,10 @@ def document_pages(live_server) -> list[tuple[str, str]]:
         return f"{live_server.url}/admin/{app}/{model}/{obj.pk}/change/"
 
     activated = Order.objects.filter(kind=OrderKind.STANDARD, status=OrderStatus.ACTIVATED)
+    draft = Order.objects.filter(kind=OrderKind.STANDARD, status=OrderStatus.DRAFT)
     return [
+        # the products inline: the columns an operator edits (it was 1,930 px wide)
+        ("order-draft", change("orders", "order", draft.filter(items__isnull=False).first())),
         ("order-activated", change("orders", "order", activated.order_by("pk").first())),
         (
             "reduction",
@@ -112,3 +115,46 @@ def test_document_pages_show_their_status_path_and_fit_the_window(logged_in_page
         expect(page.locator("#status-path li[aria-current=step]")).to_have_count(1)
         assert_fits(page)
         keep(page, name)
+
+
+def revenue_pages() -> list[tuple[str, str]]:
+    """The revenue pages an accountant reads most: the inbound list and a staged line, an
+    SO line with its charts (a chart's screen-reader table once made it 1,460 px wide)."""
+    from revenue.models import InboundLine, SoLine
+
+    line = InboundLine.objects.order_by("pk").first()
+    so_line = SoLine.objects.order_by("pk").first()
+    return [
+        ("inbound-list", "/admin/revenue/inboundline/"),
+        ("inbound-line", f"/admin/revenue/inboundline/{line.pk}/change/"),
+        ("so-line", f"/admin/revenue/soline/{so_line.pk}/change/"),
+        ("periods", "/admin/revenue/period/"),
+    ]
+
+
+def test_lists_the_error_pages_and_a_product_page_fit_the_window(logged_in_page, live_server):
+    """The order list shows every column (Gross included) within the window; an order
+    product's own page and the styled 404 page fit too, each with a way back."""
+    page = logged_in_page
+    page.goto(f"{live_server.url}/admin/orders/order/")
+    expect(page.locator("#result_list th.column-gross")).to_be_visible()
+    assert_fits(page)
+    keep(page, "order-list")
+    drafts = Order.objects.filter(kind=OrderKind.STANDARD, status=OrderStatus.DRAFT)
+    order = drafts.filter(items__isnull=False).first()
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    page.locator("#items-group a.contra-details").first.click()
+    page.wait_for_url("**/admin/orders/orderitem/*/change/")
+    expect(page.locator("#content h2, #content h1").first).to_be_visible()
+    expect(page.locator("#orderitem_form")).to_contain_text("Tax, billing and revenue")
+    assert_fits(page)
+    keep(page, "order-product")
+    for name, path in revenue_pages():
+        page.goto(f"{live_server.url}{path}")
+        assert_fits(page)
+        keep(page, name)
+    page.goto(f"{live_server.url}/admin/no/such/page/")
+    expect(page.locator("h1")).to_have_text("This page does not exist")
+    expect(page.get_by_role("link", name="Home: what needs you today")).to_be_visible()
+    assert_fits(page)
+    keep(page, "not-found")

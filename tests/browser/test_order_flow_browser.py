@@ -60,11 +60,10 @@ def test_o2_o6_create_activate_and_fulfil_an_order_through_the_admin(logged_in_p
     # its products: the empty row the add form offers, then *Add another*
     autocomplete(page, page.locator("#items-0"), "router", "Edge router X1")
     page.fill("input[name=items-0-quantity]", "2")
-    page.fill("input[name=items-0-tax_rate]", "10")
     page.locator("#items-group .add-row a").click()
     autocomplete(page, page.locator("#items-1"), "Onboarding", "Onboarding services")
     page.fill("input[name=items-1-quantity]", "1")
-    page.fill("input[name=items-1-unit_price_0]", "2000.00")
+    page.fill("input[name=items-1-unit_price]", "2000.00")  # in the order's currency
     page.get_by_role("button", name="Save and continue editing").click()
 
     page.wait_for_url(re.compile(r".*/admin/orders/order/\d+/change/$"))
@@ -78,6 +77,14 @@ def test_o2_o6_create_activate_and_fulfil_an_order_through_the_admin(logged_in_p
     assert router.unit_price.amount == Decimal("899.00")
     assert (onboarding.product.sku, onboarding.unit_price.amount) == ("SVC-ONB", 2000)
     assert order.net_total.amount == Decimal("3798.00")  # 2 × 899.00 + 2000.00
+    # the router's tax rate: on the order product's own page (the inline's *details*)
+    page.locator("#items-0 a.contra-details").click()
+    page.wait_for_url(re.compile(r".*/admin/orders/orderitem/\d+/change/$"))
+    page.fill("input[name=tax_rate]", "10")
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r".*/admin/orders/order/\d+/change/$"))
+    expect(page.locator("ul.messagelist li.success")).to_contain_text(f"{router}: saved.")
+    order.refresh_from_db()
     assert order.tax_total.amount == Decimal("179.80")  # 10 % of 1798.00
     assert order.gross_total.amount == Decimal("3977.80")
     expect(page.locator(".field-gross_total")).to_contain_text("3,977.80")
@@ -107,7 +114,8 @@ def test_o2_o6_create_activate_and_fulfil_an_order_through_the_admin(logged_in_p
 
     # ... more than is open is refused on its field, nothing recorded ...
     fulfil(page, {router.pk: "5"}, "too many")
-    expect(page.locator(".errorlist")).to_contain_text("O6")
+    expect(page.locator(".errorlist")).to_contain_text("5 cannot be fulfilled")  # O6
+    expect(page.locator(".errorlist")).not_to_contain_text("O6")
     router.refresh_from_db()
     assert router.fulfilled_quantity == 1
 

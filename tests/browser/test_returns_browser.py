@@ -47,7 +47,7 @@ def test_tv1_create_rma_with_a_fee_approve_return_two_and_see_the_refund(
     page.select_option("select[name=fees-2-fee_product]", str(restocking.pk))
     page.click("#flow-submit")
     expect(page.locator(f"#product-{item.pk}.contra-row-error")).to_contain_text(
-        "T2: " + item.so_line_id
+        f"{item.so_line_id} ({item.product.name}): 5 expected"  # T2, in words
     )
     assert not ReturnOrder.objects.filter(order=order).exists()
     assert page.input_value("input[name=fees-2-amount]") == "10"
@@ -95,9 +95,10 @@ def test_tv1_create_rma_with_a_fee_approve_return_two_and_see_the_refund(
     processing = page.locator("#rma-processings tbody tr").first
     expect(processing.locator(".contra-refund-amount")).to_have_text("$48.60")
     expect(processing.locator(".contra-badge.PENDING")).to_have_text("Pending")
+    processing.get_by_label(f"Gateway reference of refund {refund.number}").fill("re_3PxYz")
     processing.get_by_role("button", name="Mark refunded").click()
     expect(page.locator("ul.messagelist li.success")).to_contain_text(
-        f"{refund.number} ($48.60): mark refunded done, now Refunded"
+        f"{refund.number} ($48.60): marked refunded, now Refunded"
     )
     processing = page.locator("#rma-processings tbody tr").first
     expect(processing.locator(".contra-badge.SUCCEEDED")).to_have_text("Refunded")

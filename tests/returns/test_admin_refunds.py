@@ -31,9 +31,8 @@ def test_t9_mark_refunded_and_failed_with_a_reason_from_the_rma_page(admin_clien
     settle = reverse("admin:returns_refund_settle", args=[refund.pk])
     back = rma_url(tv1_rma) + "#rma-processings"
     response = admin_client.post(settle, {"transition": "fail", "next": back}, follow=True)
-    assert "T9: RF-" in response.content.decode() and "say why the refund failed" in (
-        response.content.decode()
-    )
+    html = response.content.decode()
+    assert f"{refund}: say why the refund failed" in html and "T9" not in html
     response = admin_client.post(
         settle, {"transition": "fail", "comment": "card expired", "next": back}
     )
@@ -45,11 +44,19 @@ def test_t9_mark_refunded_and_failed_with_a_reason_from_the_rma_page(admin_clien
     assert 'id="rma-refund">$0.00' in html  # a failed refund is not counted
 
     admin_client.post(settle, {"transition": "retry"})
-    response = admin_client.post(settle, {"transition": "succeed", "next": "https://evil.example/"})
+    response = admin_client.post(settle, {"transition": "succeed", "next": back}, follow=True)
+    assert "enter the gateway reference of the payment" in response.content.decode()
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING  # paid needs the gateway's reference
+    response = admin_client.post(
+        settle,
+        {"transition": "succeed", "gateway_reference": "re_42", "next": "https://evil.example/"},
+    )
     assert response.url == reverse("admin:returns_refund_change", args=[refund.pk])
     refund.refresh_from_db()
     tv1_rma.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.status == RefundStatus.SUCCEEDED and refund.gateway_reference == "re_42"
+    assert "re_42" in page(admin_client, rma_url(tv1_rma))
     assert tv1_rma.refund_total == Money("48.60", USD)
     response = admin_client.post(settle, {"transition": "bogus"}, follow=True)
     assert "there is no action 'bogus'" in unescape(response.content.decode())
@@ -72,8 +79,9 @@ def test_refund_list_actions_mark_refunded_and_failed_with_a_reason(admin_client
     data["comment"] = "gateway down"
     response = admin_client.post(url, data, follow=True)
     html = response.content.decode()
-    assert "Mark failed: 2 refund(s) done." in html
-    assert f"{refunds[0]}: T9: fail is not allowed: {refunds[0]} is Refunded" in html
+    assert "2 refund(s) marked failed." in html
+    assert f"{refunds[0]}: fail is not allowed: {refunds[0]} is Refunded" in html
+    assert "T9" not in html
     statuses = dict(Refund.objects.values_list("pk", "status"))
     assert statuses == {
         refunds[0].pk: RefundStatus.SUCCEEDED,
@@ -105,11 +113,21 @@ def test_refund_page_buttons_go_through_the_service(admin_client, tv1_rma):
     assert f"records {refund.amount.amount:,.2f} USD as paid back" in page(admin_client, confirm)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.PENDING
-    response = admin_client.post(confirm, {"comment": ""}, follow=True)
+    response = admin_client.post(confirm, {"comment": ""})
+    assert response.status_code == 200  # the gateway reference is asked for
+    assert response.context["transition_form"].errors["gateway_reference"]
     refund.refresh_from_db()
-    assert refund.status == RefundStatus.SUCCEEDED
+    assert refund.status == RefundStatus.PENDING
+    response = admin_client.post(
+        confirm, {"comment": "", "gateway_reference": "re_3PxYz"}, follow=True
+    )
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED and refund.gateway_reference == "re_3PxYz"
     html = response.content.decode()
     assert f"{refund}: marked refunded." in html and 'id="refund-history"' in html
+    assert "re_3PxYz" in html
+    found = admin_client.get(reverse("admin:returns_refund_changelist"), {"q": "re_3PxYz"})
+    assert [r.pk for r in found.context["cl"].result_list] == [refund.pk]
 
 
 def test_lists_of_refunds_and_processings_run_constant_queries(admin_client, fee_product):

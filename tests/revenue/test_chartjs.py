@@ -122,7 +122,7 @@ def test_include_renders_canvas_spec_and_table_and_loads_the_assets_once():
     assert chart_spec(html, "chart-EUR")["currency"] == "EUR"
     assert 'aria-label="Revenue &lt;USD&gt; (USD)"' in html
     assert 'role="img"' in html and 'style="height:280px"' in html
-    assert '<table class="visually-hidden">' in html
+    assert '<div class="visually-hidden"><table>' in html
     assert '<a href="/rows/?a=1&amp;b=2">10.00</a>' in html
 
 

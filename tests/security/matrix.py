@@ -32,6 +32,7 @@ NEVER_ADD = {
     "orders.billingrun",
     "orders.creditmemo",
     "orders.invoice",
+    "orders.orderitem",  # on its order's page (the products inline)
     "orders.reductionorder",
     "returns.refund",
     "returns.returnorder",
