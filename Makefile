@@ -21,11 +21,11 @@ run: install
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_demo_superuser
 	@echo ""
-	@echo "  Contra admin:  http://127.0.0.1:8000/admin/"
+	@echo "  Contra admin:  http://127.0.0.1:$${PORT:-8000}/admin/"
 	@echo "  Demo login:    $${CONTRA_DEMO_USER:-admin} / $${CONTRA_DEMO_PASSWORD:-admin}"
 	@echo "  (web + Celery worker + Celery beat; Ctrl-C stops all of them)"
 	@echo ""
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho -f Procfile start
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho -f Procfile start --port $${PORT:-8000}
 
 test: install
 	$(BIN)/ruff check .

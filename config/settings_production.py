@@ -49,6 +49,13 @@ def allowed_hosts_from_env() -> list[str]:
             "DJANGO_ALLOWED_HOSTS is not set: list the host names this server answers "
             "to, comma-separated (e.g. contra.example.com)."
         )
+    wildcards = [h for h in hosts if h == "*" or h.strip(".*") == ""]
+    if wildcards:
+        raise ImproperlyConfigured(
+            f"DJANGO_ALLOWED_HOSTS may not be {wildcards[0]!r}: a server that answers to any "
+            "host name trusts forged Host headers (password-reset links, cache keys); list "
+            "the names it serves, e.g. contra.example.com,.contra.example.com"
+        )
     return hosts
 
 

@@ -110,6 +110,49 @@ def test_production_needs_allowed_hosts():
     assert done.returncode != 0 and "DJANGO_ALLOWED_HOSTS is not set" in done.stderr
 
 
+@pytest.mark.parametrize("hosts", ["*", "contra.example.com,*", ".*"])
+def test_production_refuses_to_answer_any_host(hosts):
+    """Issue 18: ALLOWED_HOSTS=* would trust a forged Host header."""
+    done = run("manage.py", "check", DJANGO_SECRET_KEY=secret(), DJANGO_ALLOWED_HOSTS=hosts)
+    assert done.returncode != 0 and "DJANGO_ALLOWED_HOSTS may not be" in done.stderr
+
+
+def test_production_serves_through_gunicorn_and_whitenoise(tmp_path):
+    """The web process of a deployment: gunicorn on config.wsgi with the production
+    settings answers the login page, and WhiteNoise serves the collected static files."""
+    env = {
+        "DJANGO_SECRET_KEY": secret(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "CONTRA_VAR_DIR": str(tmp_path),
+    }
+    done = run("manage.py", "collectstatic", "--noinput", "-v0", **env)
+    assert done.returncode == 0, done.stderr
+    code = """
+import json, os, signal, socket, subprocess, sys, time, urllib.request
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--bind",
+                           f"127.0.0.1:{port}", "--workers", "1"])
+try:
+    for _ in range(100):
+        try:
+            login = urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/")
+            break
+        except OSError:
+            time.sleep(0.2)
+    css = urllib.request.urlopen(f"http://127.0.0.1:{port}/static/admin/css/base.css")
+    print(json.dumps({"login": login.status, "css": css.status,
+                      "server": login.headers.get("Server", "")}))
+finally:
+    server.send_signal(signal.SIGTERM); server.wait(20)
+"""
+    done = run("-c", code, **env)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"login": 200, "css": 200, "server": "gunicorn"}
+
+
 def test_production_is_debug_off_and_https_only():
     """DEBUG off by default; plain HTTP is redirected to HTTPS; over HTTPS the answer
     carries HSTS and the CSRF cookie is Secure."""
