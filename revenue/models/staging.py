@@ -17,6 +17,7 @@ class InboundBatch(models.Model):
         UPLOAD = "UPLOAD", "Admin upload"
         COMMAND = "COMMAND", "revenue_import"
         SERVICE = "SERVICE", "Order / returns service"
+        API = "API", "HTTP API"
         DEMO = "DEMO", "Demo data"
 
     source = models.CharField(max_length=10, choices=SourceKind.choices)

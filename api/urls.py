@@ -1,0 +1,26 @@
+"""``/api/v1/`` (interchange.md "HTTP API"), the OpenAPI schema and its docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from .views import revenue
+
+router = DefaultRouter()
+router.register("inbound-lines", revenue.InboundLineViewSet, basename="inbound-line")
+router.register("collection-runs", revenue.CollectionRunViewSet, basename="collection-run")
+router.register("periods", revenue.PeriodViewSet, basename="period")
+router.register("lines", revenue.SoLineViewSet, basename="so-line")
+
+v1 = [
+    *router.urls,
+    path("journal/", revenue.JournalView.as_view(), name="journal"),
+    path("schedule/", revenue.ScheduleView.as_view(), name="schedule"),
+    path("reports/<str:kind>/", revenue.ReportView.as_view(), name="report"),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
