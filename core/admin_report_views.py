@@ -32,6 +32,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from core.exceptions import BusinessRuleRefused
+from core.parsing import ascii_int
 
 from .admin_reports import AdminReport, admin_report_get, admin_report_options, admin_reports_for
 
@@ -165,8 +166,8 @@ class _Counted:
 
 def page_number(request) -> int:
     """``?p=``: a page number (past the last page: the last one), else the first."""
-    text = request.GET.get("p", "1")
-    return max(1, min(int(text[:12]), 10**9)) if text.isascii() and text.isdigit() else 1
+    number = ascii_int(request.GET.get("p", "1")[:12])
+    return 1 if number is None else max(1, min(number, 10**9))
 
 
 def streamed_page(rows, number: int):

@@ -17,6 +17,7 @@ from core.admin_objects import SafeChoicesAdminMixin, admin_object_for_page
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import TransitionAdminMixin
 from core.paginator import EstimatedCountPaginator
+from core.parsing import ascii_int
 
 from ..models import Order, OrderItem, OrderKind, OrderStatus, ReductionOrder
 from ..services import (
@@ -251,8 +252,10 @@ class OrderAdmin(
                 extra_context["document_tools"] = revenue_tools(
                     request, numbers=[order.number], so_line_ids=order_so_line_ids(order)
                 )
-            elif str(object_id).isdigit() and ReductionOrder.objects.filter(pk=object_id).exists():
-                url = reverse("admin:orders_reductionorder_change", args=[object_id])
+            elif (pk := ascii_int(str(object_id))) is not None and (  # '²': not an id
+                ReductionOrder.objects.filter(pk=pk).exists()
+            ):
+                url = reverse("admin:orders_reductionorder_change", args=[pk])
                 return HttpResponseRedirect(url)
             extra_context["can_fulfil"] = request.user.has_perm("orders.fulfil_order")
         try:

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.amounts import money_shown
+from core.parsing import ascii_int
 from orders.admin.common import admin_link, badge
 from orders.admin.filters import InputFilter, accounts_matching
 
@@ -57,10 +58,9 @@ def status_badge_of(obj, field: str = "status") -> str:
 
 def order_number_q(text: str, prefix: str = "order__") -> Q:
     """An order by its number (ORD-000123, any case), or by its last digits (123)."""
-    if text.isdigit():
-        return Q(**{f"{prefix}number__endswith": f"-{int(text):06d}"}) | Q(
-            **{f"{prefix}number": text}
-        )
+    digits = ascii_int(text)  # '²', '٣', 5,000 digits: looked up as typed (no order)
+    if digits is not None:
+        return Q(**{f"{prefix}number__endswith": f"-{digits:06d}"}) | Q(**{f"{prefix}number": text})
     return Q(**{f"{prefix}number": text.upper()}) | Q(**{f"{prefix}reference": text})
 
 

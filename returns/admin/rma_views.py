@@ -31,7 +31,7 @@ PERMISSIONS = {
     "cancel": "returns.cancel_returnorder",
     "settle": "returns.settle_refund",
 }
-QUANTITY_KEY = re.compile(r"^(returned|to_cancel|rejected)_(\d{1,12})$")
+QUANTITY_KEY = re.compile(r"^(returned|to_cancel|rejected)_(\d{1,12})$", re.ASCII)
 KINDS = ("returned", "to_cancel", "rejected")
 MAX_POSTED_LINES = 200
 

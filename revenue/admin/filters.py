@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.db import connections
 from django.db.models import Count, Q
 
+from core.parsing import ascii_int
+
 from ..models import InboundBatch, InboundLine, JournalEntry, SoLine, ValidationRule
 from ..models.choices import Account, LineStatus, TranType
 from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR, SCHEDULE, STORED
@@ -81,9 +83,9 @@ class RecentBatchFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         batches = list(InboundBatch.objects.order_by("-id")[: self.recent])
-        chosen = self.value()
-        if chosen and chosen.isdigit() and int(chosen) not in {b.pk for b in batches}:
-            batches += list(InboundBatch.objects.filter(pk=int(chosen)))
+        chosen = ascii_int(self.value())
+        if chosen is not None and chosen not in {b.pk for b in batches}:
+            batches += list(InboundBatch.objects.filter(pk=chosen))
         return [
             (
                 str(b.pk),
@@ -93,9 +95,9 @@ class RecentBatchFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(batch_id=int(value))
+        value = ascii_int(self.value())  # not an id ('abc', '²', 5,000 digits): ignored
+        if value is not None:
+            return queryset.filter(batch_id=value)
         return queryset
 
 
@@ -138,9 +140,9 @@ class PeriodFilter(admin.SimpleListFilter):
         return [(str(p), period_label(p)) for p in journal_periods()]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(period=int(value))
+        value = ascii_int(self.value())  # not a period number: ignored
+        if value is not None:
+            return queryset.filter(period=value)
         return queryset
 
 

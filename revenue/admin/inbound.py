@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from core.exceptions import BusinessRuleRefused
 from core.paginator import EstimatedCountPaginator
+from core.parsing import ascii_int
 
 from ..forms import InboundLineForm, InboundUploadForm, review_list_form
 from ..models import InboundBatch, InboundLine, SoLine
@@ -38,6 +39,7 @@ from .common import (
     RevenueAdmin,
     ServiceListEditMixin,
     change_link,
+    changelist_rows,
     csv_download,
     money_html,
 )
@@ -192,9 +194,9 @@ class InboundLineAdmin(ServiceLineMixin, RordReviewMixin, ServiceListEditMixin, 
 
     def get_search_results(self, request, queryset, search_term):
         found, duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip().lstrip("#")
-        if term.isdigit():
-            found = found | queryset.filter(pk=int(term))
+        staging_id = ascii_int(search_term.strip().lstrip("#"))  # '#²': no id to add
+        if staging_id is not None:
+            found = found | queryset.filter(pk=staging_id)
         return found, duplicates
 
     @admin.display(description="batch", ordering="batch_id")
@@ -412,7 +414,9 @@ class InboundLineAdmin(ServiceLineMixin, RordReviewMixin, ServiceListEditMixin, 
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        queryset = changelist_rows(self, request)
+        if isinstance(queryset, HttpResponseRedirect):  # a parameter the list refuses
+            return queryset
         return csv_download(
             kind="staging", rows=staging_export_rows(queryset), filename="staging.csv"
         )

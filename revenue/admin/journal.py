@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
+from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -17,7 +18,7 @@ from ..models import JournalEntry
 from ..models.choices import Account
 from ..models.periods import period_label
 from ..selectors import journal_export_rows
-from .common import ReadOnlyAdmin, amount_text, csv_download, money_html
+from .common import ReadOnlyAdmin, amount_text, changelist_rows, csv_download, money_html
 from .filters import PeriodFilter, PostedFilter
 from .journal_filters import (
     AccountsFilter,
@@ -220,7 +221,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
         """The filtered entries in the interchange ``journal`` columns."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        queryset = changelist_rows(self, request)
+        if isinstance(queryset, HttpResponseRedirect):  # a parameter the list refuses
+            return queryset
         return csv_download(
             kind="journal", rows=journal_export_rows(queryset), filename="journal.csv"
         )

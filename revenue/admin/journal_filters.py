@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q
 
+from core.parsing import ascii_int
+
 from ..models import SoLine
 from ..models.choices import EntryType
 from ..models.journal import RELEASE_ACCOUNTS, RELEASE_PAIR
@@ -159,9 +161,10 @@ class SoLineFilter(LineFieldFilter):
 
 def period_value(text: str) -> int:
     value = str(text).strip()
-    if len(value) != 6 or not value.isdigit() or not 1 <= int(value[4:]) <= 12:
+    period = ascii_int(value, max_digits=6)
+    if len(value) != 6 or period is None or not 1 <= period % 100 <= 12:
         raise IncorrectLookupParameters(f"'{text[:20]}' is not a period (YYYYMM)")
-    return int(value)
+    return period
 
 
 class PeriodRangeFilter(admin.ListFilter):
@@ -194,9 +197,9 @@ class PeriodRangeFilter(admin.ListFilter):
         values = {name: self.used_parameters.get(name, "") for name in self.parameters}
         labels = []
         for name, word in (("period__gte", "from"), ("period__lte", "to")):
-            value = values[name]
-            if value and value.isdigit() and len(value) == 6:
-                labels.append(f"{word} {period_label(int(value))}")
+            period = ascii_int(values[name], max_digits=6)
+            if period is not None and len(values[name]) == 6:
+                labels.append(f"{word} {period_label(period)}")
         yield {
             "selected": not any(values.values()),
             "query_string": changelist.get_query_string(remove=list(self.parameters)),

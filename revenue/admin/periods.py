@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from core.admin_objects import object_or_404
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import TransitionAdminMixin
+from core.parsing import ascii_int
 
 from ..forms import PeriodOpenForm
 from ..models import JournalEntry, Period
@@ -300,8 +301,8 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
             # already after it); a later value (thirty digits) would close every period up
             # to it, past December 2999
             posted = request.POST.get("period", "")
-            number = posted.isascii() and posted.isdigit() and len(posted) <= 12
-            if period is None or not number or int(posted) > period.pk:
+            number = ascii_int(posted, max_digits=12)
+            if period is None or number is None or number > period.pk:
                 self.message_user(
                     request,
                     f"{posted[:20]!r} is not the open period "
@@ -313,10 +314,10 @@ class PeriodAdmin(TransitionAdminMixin, RevenueAdmin):
             if form.is_valid():
                 force = form.cleaned_data["force"]
                 reason = form.cleaned_data["reason"] if force else ""
-                if self._close(request, int(posted), force=force, reason=reason):
+                if self._close(request, number, force=force, reason=reason):
                     return HttpResponseRedirect(changelist)
                 period = Period.objects.filter(status=Period.Status.OPEN).first()
-                if period is None or period.pk > int(posted):
+                if period is None or period.pk > number:
                     return HttpResponseRedirect(changelist)  # S1: already after it
         else:
             form = PeriodCloseForm()

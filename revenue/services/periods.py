@@ -15,6 +15,7 @@ from djmoney.money import Money
 
 from core.exceptions import BusinessRuleRefused
 from core.models import AuditAction
+from core.parsing import ascii_int
 from core.services import audit_record, sum_exact
 
 from ..models import BookedEntry, JournalEntry, Period, ScheduleRow
@@ -34,13 +35,16 @@ from .totals import ledger_totals_compact
 def period_parse(text: str, *, field: str = "period") -> int:
     """'201901' → 201901; refuses anything that is not a YYYYMM month (S1)."""
     value = str(text).strip()
-    if len(value) != 6 or not value.isdigit() or not 1 <= int(value[4:]) <= 12:
+    period = ascii_int(value, max_digits=6)  # '20261²', '٢٠٢٦٠١': not a period
+    if len(value) != 6 or period is None or not 1 <= period % 100 <= 12:
         raise BusinessRuleRefused(
-            rule="S1", message=f"'{text}' is not a period: use YYYYMM, e.g. 201901", field=field
+            rule="S1",
+            message=f"'{str(text)[:20]}' is not a period: use YYYYMM, e.g. 201901",
+            field=field,
         )
-    if not 1900 <= int(value[:4]) <= 2999:
+    if not 1900 <= period // 100 <= 2999:
         raise BusinessRuleRefused(rule="S1", message=f"'{text}': year out of range", field=field)
-    return int(value)
+    return period
 
 
 def period_open_get() -> Period | None:

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from core.exceptions import BusinessRuleRefused
 from core.models import AuditAction
+from core.parsing import ascii_int
 from core.services import audit_record
 
 from ..models import InboundLine, ProfileSetting, ValidationRule
@@ -208,7 +209,8 @@ def profile_set(*, name: str, value: str, actor) -> ProfileSetting:
                 message=f"{setting.name} must be one of {', '.join(setting.allowed_values)}",
                 field="value",
             )
-        if not setting.allowed_values and not (value.isdigit() and 1 <= int(value) <= 50000):
+        number = ascii_int(value)  # '²', '٣', 5,000 digits: not a number
+        if not setting.allowed_values and not (number is not None and 1 <= number <= 50000):
             raise BusinessRuleRefused(
                 rule="P6", message=f"{setting.name} must be a whole number 1–50000", field="value"
             )

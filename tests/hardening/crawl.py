@@ -26,8 +26,14 @@ from .crawl_forms import FAMILIES, Form, submissions
 
 PROJECT = Path(__file__).resolve().parents[2]
 PRODUCT_DIRS = tuple(str(PROJECT / d) for d in ("core", "orders", "returns", "revenue", "config"))
+# digits that are not ASCII ('²'.isdigit() is True, int('²') raises; int() reads '٣' and
+# '𝟗') and a number longer than int() reads (4,300 digits) or a database integer holds
+UNICODE_DIGITS = ("²", "٣", "𝟗", "9" * 5000)
 # ids that are not there or not ids at all
-NOT_THERE = ("999999999999", "abc", "-1", "0", "1.5", quote("ä x"), "1%00", "9" * 30)
+NOT_THERE = (
+    *("999999999999", "abc", "-1", "0", "1.5", quote("ä x"), "1%00", "9" * 30),
+    *(quote(digits) for digits in UNICODE_DIGITS),
+)
 BAD_QUERY_VALUES = (
     "zzz",
     "notadate",
@@ -227,7 +233,10 @@ def changelist_queries(model, model_admin, user) -> list[dict]:
         queries += [{year: "9999", month: "12"}, {year: "9999", month: "12", day: "31"}]
         queries += [{year: "2026", month: "13"}, {year: "2026", month: "2", day: "30"}]
         queries += [{month: "1"}, {year: "2026", day: "abc"}]
+        queries += [{year: digits} for digits in UNICODE_DIGITS]
+    queries += [{"q": text} for digits in UNICODE_DIGITS for text in (digits, f"#{digits}")]
     values = itertools.cycle(BAD_QUERY_VALUES)
     for param in dict.fromkeys(params):
         queries += [{param: next(values)} for _ in range(3)]
+        queries += [{param: digits} for digits in UNICODE_DIGITS]
     return queries

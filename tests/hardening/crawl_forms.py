@@ -20,6 +20,11 @@ FAMILIES = {
     "unknown-choice": "zzz-no-such-choice",
     "float": "1e400",
     "injection": "<script>alert(1)</script>'; DROP TABLE orders_order; --",
+    # digits that are not ASCII, and more digits than int() reads (issue 18)
+    "superscript": "²",
+    "arabic-indic": "٣",
+    "math-digit": "𝟗",
+    "5000-digits": "9" * 5000,
 }
 
 

@@ -8,6 +8,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from .crawl import (
     SKIPPED_ACTIONS,
+    UNICODE_DIGITS,
     Crawler,
     changelist_queries,
     model_urls,
@@ -18,6 +19,9 @@ from .crawl import (
 from .crawl_forms import Form, page_forms
 
 BAD_SELECTIONS = (["abc"], ["999999999999"], ["9" * 30], ["-1"], ["1\x00"], [])
+# what the custom pages read from their querystring (?ids= of the collection progress, ?p=
+# of a report, ...): each given every kind of digits that are not ASCII at once
+PAGE_PARAMS = ("ids", "p", "period", "through", "batch", "q", "page")
 
 
 def every_url(user, *, malformed: bool = True) -> list[str]:
@@ -33,13 +37,19 @@ def crawl_pages(
     """GET every URL (also with missing and malformed ids unless ``malformed`` is off);
     then every changelist with malformed querystrings. Returns the POST forms found."""
     forms: list[Form] = []
-    for url in every_url(user, malformed=malformed):
+    urls = every_url(user, malformed=malformed)
+    for url in urls:
         response = crawler.send("GET", url)
         crawler.counts["pages"] += 1
         if response is not None and _is_html(response):
             forms += page_forms(response.content.decode(), url)
     if not queries:
         return forms
+    for url in [u for u in urls if _is_custom_page(u)]:
+        for digits in UNICODE_DIGITS:
+            query = dict.fromkeys(PAGE_PARAMS, digits)
+            crawler.send("GET", url, query, f"unicode digits {digits[:8]!r}")
+            crawler.counts["querystrings"] += 1
     for model, model_admin in admin.site._registry.items():
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         for query in changelist_queries(model, model_admin, user):
@@ -49,6 +59,12 @@ def crawl_pages(
             crawler.send("GET", url, query, f"querystring {sorted(query)}")
             crawler.counts["querystrings"] += 1
     return forms
+
+
+def _is_custom_page(url: str) -> bool:
+    """A page of a ModelAdmin's own ``get_urls`` (not its list or Django's standard ones)."""
+    path = url.split("?")[0]
+    return path.count("/") >= 5 and not path.endswith(STANDARD_PAGES)
 
 
 def _is_html(response) -> bool:
@@ -78,8 +94,7 @@ def crawl_blind_posts(crawler: Crawler, user) -> None:
     """POST to every custom page, also those whose form is not on a page now (a button
     shown in another state, a POST-only view): empty, and with malformed usual fields."""
     for url in every_url(user):
-        path = url.split("?")[0]
-        if path.count("/") < 5 or path.endswith(STANDARD_PAGES) or "autocomplete" in path:
+        if not _is_custom_page(url) or "autocomplete" in url:
             continue  # site pages and the standard ones are posted through their forms
         crawler.send("POST", url, {}, "blind empty")
         crawler.send("POST", url, BLIND, "blind malformed")

@@ -5,10 +5,12 @@ the ops clerk of ``tests/conftest.py``:
 
 - every URL of the admin site — each registered ModelAdmin's pages and custom
   ``get_urls`` pages, the site's own — opened with existing ids (one object per state),
-  a missing id and malformed ones ('abc', '999999999999', '1%00', …), each FSM transition
-  and a made-up one;
+  a missing id and malformed ones ('abc', '999999999999', '1%00', digits that are not
+  ASCII '²', '٣', '𝟗' and a 5,000-digit number, …), each FSM transition and a made-up one;
+  each custom page with those digits in its querystring (?ids=, ?p=, ?period=, …);
 - every changelist with malformed querystrings (?status=zzz, ?o=999, ?p=-1,
-  ?date__gte=notadate, ?q=<5,000 characters>, and each of its filters' parameters);
+  ?date__gte=notadate, ?q=<5,000 characters>, ?q=#², and each of its filters' parameters,
+  also given the non-ASCII digits);
 - every POST form found on those pages (add / change forms, Record fulfilment, reduce,
   cancel product, create RMA, return items, simple return / cancel, period open / close,
   inbound upload and edit, reason and date forms, transitions, deletions), submitted

@@ -1,3 +1,5 @@
+from core.exceptions import BusinessRuleRefused
+
 from ...reports.checklist import BLOCKER, OK
 from ...services.periods import period_close, period_open, period_open_get, period_parse
 from ..base import RevenueCommand
@@ -25,7 +27,7 @@ class Command(RevenueCommand):
 
     def handle(self, *args, action, **options):
         if action == "open":
-            period = period_open(period=period_parse(options["period"]), actor=None)
+            period = period_open(period=self.period(options["period"], "PERIOD"), actor=None)
             self.stdout.write(f"open period {period.id}")
         elif action == "close":
             self.close(options)
@@ -37,7 +39,7 @@ class Command(RevenueCommand):
         """M4: each period's blockers and warnings, one line each, then the close; a
         blocker refuses it (exit 2, RevenueCommand) unless --force --reason."""
         through = options.get("through")
-        through = period_parse(through, field="through") if through else None
+        through = self.period(through, "--through") if through else None
         if options.get("force") and not (options.get("reason") or "").strip():
             self.refuse("M4: --force needs --reason TEXT: say why the close goes ahead (audited)")
         closed = period_close(
@@ -51,6 +53,13 @@ class Command(RevenueCommand):
         names = ", ".join(str(p.id) for p in closed)
         forced = " (forced: blockers overridden, reason audited)" if self.overridden else ""
         self.stdout.write(f"closed {names}{forced}; open period {current.id}")
+
+    def period(self, text: str, argument: str) -> int:
+        """A YYYYMM argument ('20261²', '٢٠٢٦٠١', a 5,000-digit number: exit 2 naming it)."""
+        try:
+            return period_parse(text, field=argument.lstrip("-").lower())
+        except BusinessRuleRefused as refusal:
+            self.refuse(f"{argument}: {refusal.bracketed}")
 
     overridden = False
 

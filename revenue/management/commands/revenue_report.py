@@ -1,5 +1,7 @@
 from pathlib import Path
 
+from core.parsing import ascii_int
+
 from ...reports import KINDS, report_build
 from ...reports.output import FORMATS, write_text, write_xlsx
 from ...services.periods import period_parse
@@ -50,9 +52,12 @@ class Command(RevenueCommand):
         period, through = options.get("period"), options.get("through")
         periods = options.get("periods")
         if periods is not None:
-            if not str(periods).isdigit() or not 1 <= int(periods) <= 120:
-                self.refuse(f"--periods {periods}: give a whole number of periods from 1 to 120")
-            periods = int(periods)
+            number = ascii_int(str(periods).strip())  # '²', '٣': not a number of periods
+            if number is None or not 1 <= number <= 120:
+                self.refuse(
+                    f"--periods {str(periods)[:30]}: give a whole number of periods from 1 to 120"
+                )
+            periods = number
         currency = (options.get("currency") or "").strip().upper() or None
         if currency is not None and (len(currency) != 3 or not currency.isalpha()):
             self.refuse(f"--currency {options['currency']}: give an ISO 4217 code such as USD")

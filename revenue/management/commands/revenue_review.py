@@ -1,3 +1,5 @@
+from core.parsing import ascii_int
+
 from ...services.inbound import inbound_review_set
 from ..base import RevenueCommand
 
@@ -10,12 +12,13 @@ class Command(RevenueCommand):
         parser.add_argument("--clear", action="store_true", help="set it back to N")
 
     def handle(self, *args, line_ids, clear=False, **options):
-        bad = [i for i in line_ids if not str(i).isdigit()]
+        ids = [ascii_int(str(i).strip()) for i in line_ids]  # '²', 5,000 digits: refused
+        bad = [str(i)[:30] for i, pk in zip(line_ids, ids, strict=True) if pk is None]
         if bad:
             self.refuse(f"LINE_ID must be a staging id (a whole number): {', '.join(bad)}")
         value = "N" if clear else "Y"
-        changed = inbound_review_set(line_ids=[int(i) for i in line_ids], value=value, actor=None)
+        changed = inbound_review_set(line_ids=ids, value=value, actor=None)
         self.stdout.write(
             f"RORD Review Completed = {value} on {changed} line(s) "
-            f"({len(set(line_ids)) - changed} already {value})"
+            f"({len(set(ids)) - changed} already {value})"
         )
