@@ -8,23 +8,30 @@ last day billed; its service dates are the remaining term (terminated date + 1 �
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from core.parsing import ascii_int
 
 from ..models import ChargeType, ContractAction, Order, OrderItem, OrderKind, OrderStatus
+from .record_values import date_of, decimal_of, shown, value_problem
 from .reduction_rules import (
     ItemSpec,
     lock_original,
     qty_text,
     reducible_problem,
     reduction_permission_check,
+    still_reducible_text,
 )
 from .reductions import reduction_build, reduction_order_activate
 
 ONE_DAY = timedelta(days=1)
+QTY_DIGITS = OrderItem._meta.get_field("quantity")
+QTY = {"digits": QTY_DIGITS.max_digits, "places": QTY_DIGITS.decimal_places}
+PRICE_DIGITS = OrderItem._meta.get_field("unit_price")
+MONEY_DIGITS = {"digits": PRICE_DIGITS.max_digits, "places": PRICE_DIGITS.decimal_places}
 IMPORT_FIELDS = (
     "original_order",
     "line_number",
@@ -94,8 +101,8 @@ def cancellation_problems(*, item: OrderItem, terminated_date: date) -> list[Bus
             BusinessRuleRefused(
                 rule="R7",
                 field="quantity",
-                message=f"only {qty_text(item.quantity - taken)} of {qty_text(item.quantity)} "
-                f"can still be reduced, a cancellation takes all {qty_text(item.quantity)} "
+                message=still_reducible_text(available=item.quantity - taken, sold=item.quantity)
+                + f", a cancellation takes all {qty_text(item.quantity)} "
                 f": {label} is already reduced by {names}",
             )
         )
@@ -148,12 +155,7 @@ def cancellation_create(
 
 
 def _parse_date(value) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
+    return date_of(value)  # YYYY-MM-DD only ('20250315', '2025-W11-6' are not dates here)
 
 
 def _parse_bool(value) -> bool | None:
@@ -178,15 +180,19 @@ def _find_item(record: dict, refuse) -> OrderItem | None:
     revised = record.get("revised_order_item")
     if not _blank(revised):
         ref_order, _, ref_line = str(revised).strip().rpartition("-")
-        if not ref_order or not ref_line.isdigit():
+        if not ref_order or ascii_int(ref_line) is None:
             refuse(
                 "C6",
                 "revised_order_item",
-                f"{revised!r} is not an order product id like ORD-000001-1",
+                f"'{shown(revised)}' is not an order product id like ORD-000001-1",
             )
             return None
         if not _blank(number) and str(number).strip() != ref_order:
-            refuse("C1", "revised_order_item", f"{revised} is not a product of {number}")
+            refuse(
+                "C1",
+                "revised_order_item",
+                f"{shown(revised)} is not a product of {shown(number)}",
+            )
             return None
         number, line = ref_order, ref_line
     if _blank(number):
@@ -195,14 +201,13 @@ def _find_item(record: dict, refuse) -> OrderItem | None:
     if _blank(line):
         refuse("C6", "line_number", "line_number (or revised_order_item) is missing")
         return None
-    try:
-        line_number = int(str(line).strip())
-    except ValueError:
-        refuse("C6", "line_number", f"line_number {line!r} is not a whole number")
+    line_number = ascii_int(str(line).strip(), signed=True)  # '²', '٣', 5,000 digits: no
+    if line_number is None:
+        refuse("C6", "line_number", f"line_number {str(line)[:30]!r} is not a whole number")
         return None
     order = Order.objects.filter(number=str(number).strip()).first()
     if order is None:
-        refuse("C6", "original_order", f"there is no order {number}")
+        refuse("C6", "original_order", f"there is no order {shown(number)}")
         return None
     item = (
         OrderItem.objects.select_related("order", "price_book_entry")
@@ -217,30 +222,32 @@ def _find_item(record: dict, refuse) -> OrderItem | None:
 def _record_problems(n: int, record, seen: dict[int, int]):
     """Every problem of record ``n`` (1-based); fields read "[n].field"."""
     problems: list[BusinessRuleRefused] = []
+    unusable: set[str] = set()  # fields whose value is refused as such: nothing else said
 
     def refuse(rule: str, field: str, message: str) -> None:
-        problems.append(BusinessRuleRefused(rule=rule, field=f"[{n}].{field}", message=message))
+        if field not in unusable:
+            problems.append(BusinessRuleRefused(rule=rule, field=f"[{n}].{field}", message=message))
 
     if not isinstance(record, dict):
         refuse("C6", "record", "each record must be an object of named fields")
         return problems, None
-    unknown = sorted(set(record) - set(IMPORT_FIELDS))
+    record = _usable(record, refuse, unusable)
+    unknown = [shown(str(key)) for key in record if key not in IMPORT_FIELDS]
     if unknown:
-        refuse("C6", unknown[0], f"unknown field(s) {', '.join(unknown)}")
+        refuse("C6", unknown[0], f"unknown field(s) {', '.join(sorted(unknown))}")
     item = _find_item(record, refuse)
     action = record.get("contract_action")
     if _blank(action):
         refuse("C6", "contract_action", "contract_action is missing (CANCEL)")
     elif str(action).strip().upper() != ContractAction.CANCEL:
-        refuse("C1", "contract_action", f"contract_action must be CANCEL (got {action})")
+        refuse("C1", "contract_action", f"contract_action must be CANCEL (got {shown(action)})")
     quantity = None
     if _blank(record.get("quantity")):
         refuse("C6", "quantity", "quantity is missing")
-    else:
-        try:
-            quantity = Decimal(str(record["quantity"]).strip())
-        except InvalidOperation:
-            refuse("C6", "quantity", f"quantity {record['quantity']!r} is not a number")
+    else:  # sNaN, NaN, Infinity, 1e999999999: a sentence, not an exception
+        quantity, problem = decimal_of(record["quantity"], **QTY)
+        if problem:
+            refuse("C6", "quantity", f"quantity {shown(record['quantity'])} {problem}")
     terminated = None
     if _blank(record.get("terminated_date")):
         refuse("C6", "terminated_date", "terminated_date is missing")
@@ -250,14 +257,16 @@ def _record_problems(n: int, record, seen: dict[int, int]):
             refuse(
                 "C6",
                 "terminated_date",
-                f"terminated_date {record['terminated_date']!r} is not a date (YYYY-MM-DD)",
+                f"terminated_date {shown(record['terminated_date'])} is not a date (YYYY-MM-DD)",
             )
     frequency = record.get("billing_frequency")
     if _blank(frequency):
         refuse("C6", "billing_frequency", "billing_frequency is missing")
     activate = _parse_bool(record.get("activate", True))
     if activate is None:
-        refuse("C6", "activate", f"activate must be true or false (got {record['activate']!r})")
+        refuse(
+            "C6", "activate", f"activate must be true or false (got {shown(record['activate'])})"
+        )
     if item is None:
         return problems, None
     label = item.so_line_id
@@ -277,7 +286,7 @@ def _record_problems(n: int, record, seen: dict[int, int]):
         refuse(
             "C1",
             "billing_frequency",
-            f"billing frequency {frequency} differs from the "
+            f"billing frequency {shown(frequency)} differs from the "
             f"original's {item.billing_frequency or 'none (one-time)'} ({label})",
         )
     entry = record.get("price_book_entry")
@@ -285,20 +294,19 @@ def _record_problems(n: int, record, seen: dict[int, int]):
         refuse(
             "C1",
             "price_book_entry",
-            f"price book entry {entry} differs from the "
+            f"price book entry {shown(entry)} differs from the "
             f"original's {item.price_book_entry_id} ({label})",
         )
     price = record.get("unit_price")
     if not _blank(price):
-        try:
-            differs = Decimal(str(price).strip()) != item.unit_price.amount
-        except InvalidOperation:
-            differs = True
-        if differs:
+        amount, problem = decimal_of(price, **MONEY_DIGITS)
+        if problem:
+            refuse("C6", "unit_price", f"unit price {shown(price)} {problem}")
+        elif amount != item.unit_price.amount:
             refuse(
                 "C1",
                 "unit_price",
-                f"unit price {price} differs from the original's "
+                f"unit price {shown(price)} differs from the original's "
                 f"{item.unit_price.amount} ({label})",
             )
     if terminated is not None:
@@ -307,6 +315,24 @@ def _record_problems(n: int, record, seen: dict[int, int]):
     if problems:
         return problems, None
     return problems, (item, terminated, activate, str(record.get("comment") or ""))
+
+
+def _usable(record: dict, refuse, unusable: set[str]) -> dict:
+    """The record without the values no check may read (a list, a NUL, a lone surrogate,
+    an integer of thousands of digits) and without field names that are no plain text,
+    each refused naming its field (added to ``unusable``: nothing more is said of it)."""
+    usable = {}
+    for key, value in record.items():
+        name = shown(key)
+        if not isinstance(key, str) or value_problem(key):
+            refuse("C6", name, f"unknown field {name}")
+        elif key in IMPORT_FIELDS and (problem := value_problem(value)):
+            refuse("C6", name, f"{name} {problem}")
+        else:
+            usable[key] = value
+            continue
+        unusable.add(name)
+    return usable
 
 
 def cancellation_import(*, records: list[dict], user) -> list[Order]:

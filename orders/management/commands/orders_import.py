@@ -6,37 +6,34 @@ each problem is printed on its own line ("record 3, billing_frequency: ... [C1]"
 command exits 2. The last line of a success reads "imported N cancellation(s): RO-...".
 """
 
-import csv
-import io
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
+from orders.services.cancellation_files import (
+    CancellationFileRefused,
+    cancellation_records_read,
+)
 from orders.services.cancellations import cancellation_import
 
 
 def _records(file: Path) -> list:
-    text = file.read_text(encoding="utf-8-sig")
-    if file.suffix.lower() == ".csv":
-        return [
-            {k.strip(): v for k, v in row.items() if k and not (v is None or v == "")}
-            for row in csv.DictReader(io.StringIO(text))
-        ]
-    data = json.loads(text)
-    if isinstance(data, dict) and "cancellations" in data:
-        data = data["cancellations"]
-    if not isinstance(data, list):
-        raise ValueError('expected a JSON array of records or {"cancellations": [...]}')
-    return data
+    """The file's records; CancellationFileRefused when it is not JSON or CSV at all,
+    BusinessRulesRefused naming the column or record when it is ambiguous."""
+    text = file.read_bytes().decode("utf-8-sig")  # line ends as written: the csv module reads them
+    return cancellation_records_read(
+        text=text, kind="csv" if file.suffix.lower() == ".csv" else "json"
+    )
 
 
 def _where(field: str | None) -> str:
-    """ "[3].billing_frequency" → "record 3, billing_frequency"."""
+    """ "[3].billing_frequency" → "record 3, billing_frequency"; "[3]" → "record 3"."""
     if field and field.startswith("[") and "]." in field:
         number, name = field[1:].split("].", 1)
         return f"record {number}, {name}"
+    if field and field.startswith("[") and field.endswith("]"):
+        return f"record {field[1:-1]}"
     return field or "import"
 
 
@@ -51,11 +48,15 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"{path}: no such file", returncode=2)
         try:
-            records = _records(file)
-        except (ValueError, UnicodeDecodeError, csv.Error) as error:
+            created = cancellation_import(records=_records(file), user=None)
+        except UnicodeDecodeError as error:
+            raise CommandError(
+                f"{path}: cannot be read: it is not UTF-8 text ({error.reason} at byte "
+                f"{error.start})",
+                returncode=2,
+            ) from None
+        except CancellationFileRefused as error:
             raise CommandError(f"{path}: cannot be read: {error}", returncode=2) from None
-        try:
-            created = cancellation_import(records=records, user=None)
         except BusinessRuleRefused as refusal:
             refusals = refusal.refusals if isinstance(refusal, BusinessRulesRefused) else [refusal]
             for r in refusals:
