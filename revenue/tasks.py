@@ -7,6 +7,7 @@ from .services.collection import (
     collection_pending_count,
     collection_run_create,
     collection_run_execute,
+    collection_runs_resume,
 )
 from .services.periods import period_close_due
 from .services.totals import ledger_totals_compact
@@ -32,6 +33,14 @@ def collect_inbound_task(self, run_id: int | None = None) -> dict:
         "stopped": run.stopped,
         "waiting": run.waiting,
     }
+
+
+@shared_task(acks_late=True)
+def collection_runs_resume_task() -> int | None:
+    """I9: beat's minute job: a collection run marked Running whose worker died (a whole
+    worker killed: its message is not delivered again before the broker's visibility
+    timeout) is resumed and finished here. Returns its id (None: nothing to resume)."""
+    return collection_runs_resume()
 
 
 @shared_task(acks_late=True)

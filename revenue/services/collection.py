@@ -21,12 +21,20 @@ from .handlers import BatchContext
 from .periods import period_open_get, period_open_locked
 from .processing import STAGED_FIELDS, StagedLine, batch_collect, batch_write
 from .refusals import LineRefusal
+from .run_lease import RunLease, run_worker_gone
 from .settings import profile_get
 from .solines import so_lines_read
 from .validation import rules_enabled
 
 log = logging.getLogger(__name__)
+# A run marked Running is alive while its worker holds its lease (run_lease): a run whose
+# lease is free is taken over at once. The heartbeat is the fallback where the lease cannot
+# tell (a host lost without closing its sockets): no heartbeat for this long, taken over.
 STALE_AFTER = timedelta(minutes=15)
+# how long a task delivered again waits for the lease of the run it finds Running: the
+# server session of a worker killed a moment ago can take that long to end
+LEASE_WAIT = 5.0
+FINISHED = ("SUCCEEDED", "FAILED", "INTERRUPTED")
 # A run goes over the phases again while lines are left for a run (skipped because a
 # parallel run held their contract, I10; stopped as waiting for an earlier-phase line
 # that was in another run's batch, I7, and due now; staged meanwhile) and its last pass
@@ -51,12 +59,13 @@ def collection_run_create(*, trigger: str, actor=None, task_id: str = "") -> Col
     )
 
 
-def collection_request(*, actor) -> CollectionRun:
-    """*Collect now*: record a queued run and hand it to a Celery worker after commit."""
+def collection_request(*, actor, trigger: str = CollectionRun.Trigger.ADMIN) -> CollectionRun:
+    """*Collect now* (or the API's POST): record a queued run and hand it to a Celery
+    worker after commit."""
     from ..tasks import collect_inbound_task
 
     with transaction.atomic():
-        run = collection_run_create(trigger=CollectionRun.Trigger.ADMIN, actor=actor)
+        run = collection_run_create(trigger=trigger, actor=actor)
         transaction.on_commit(lambda: collect_inbound_task.delay(run_id=run.pk))
     return run
 
@@ -97,10 +106,33 @@ def _retry_due(queryset):
 
 def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> CollectionRun:
     """Run (or resume) collection run ``run_id``. Safe to call twice: a finished run, or one
-    another worker is running, is left alone."""
-    run = _run_begin(run_id)
-    if run is None:
-        return CollectionRun.objects.get(pk=run_id)
+    another live worker is running, is left alone; a run whose worker died (its lease is
+    free, or its heartbeat stale) is taken over where it stopped."""
+    lease = RunLease(run_id)
+    try:
+        run = _run_begin(run_id, lease)
+        if run is None:
+            return CollectionRun.objects.get(pk=run_id)
+        _run_passes(run, batch_size)
+    finally:
+        _lease_release(lease)
+    run.refresh_from_db()
+    return run
+
+
+def _lease_release(lease: RunLease) -> None:
+    """After the run is marked finished: whoever finds the lease free then finds the run
+    finished. Left Running (a BaseException went through), the next delivery takes it over."""
+    if not lease.held:
+        return
+    try:
+        finished = CollectionRun.objects.filter(pk=lease.run_id, status__in=FINISHED).exists()
+    except Exception:  # the database is gone: the lease goes with the session anyway
+        finished = False
+    lease.release(finished=finished)
+
+
+def _run_passes(run: CollectionRun, batch_size: int | None) -> None:
     size = batch_size or int(profile_get("COLLECTION_BATCH_SIZE") or 2000)
     try:
         rules = rules_enabled()
@@ -128,30 +160,34 @@ def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> Col
         _run_end(run, CollectionRun.Status.FAILED, f"{type(problem).__name__}: {problem}")
         raise
     _run_end(run, CollectionRun.Status.SUCCEEDED, "")
-    run.refresh_from_db()
-    return run
 
 
-def _run_begin(run_id: int) -> CollectionRun | None:
+def _run_begin(run_id: int, lease: RunLease) -> CollectionRun | None:
+    """Mark the run Running, holding its lease, unless it is finished or a live worker has
+    it. Found Running: the lease tells a live worker (a duplicate delivery: leave it) from
+    a dead one (this task's own attempt killed, delivered again: take it over), however
+    fresh the dead one's heartbeat."""
+    status = CollectionRun.objects.values_list("status", flat=True).get(pk=run_id)
+    if status in FINISHED:
+        return None
+    lease.acquire(wait=LEASE_WAIT if status == CollectionRun.Status.RUNNING else 0)
     now = timezone.now()
     with transaction.atomic():
         run = CollectionRun.objects.select_for_update().get(pk=run_id)
-        if run.status in (
-            CollectionRun.Status.SUCCEEDED,
-            CollectionRun.Status.FAILED,
-            CollectionRun.Status.INTERRUPTED,
-        ):
+        if run.status in FINISHED:
             return None
-        if run.status == CollectionRun.Status.RUNNING and run.heartbeat_at > now - STALE_AFTER:
-            return None  # a duplicate delivery of the task: the other worker has it
-        CollectionRun.objects.filter(
-            status=CollectionRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-        ).exclude(pk=run.pk).update(
-            status=CollectionRun.Status.INTERRUPTED,
-            finished_at=now,
-            message="No heartbeat for 15 minutes: the worker stopped. Its lines are "
-            "collected or untouched; later runs pick up the rest.",
-        )
+        worker_gone = lease.held and lease.reliable
+        if not lease.held and run.status == CollectionRun.Status.QUEUED:
+            return None  # delivered twice at once: the other delivery is starting it
+        if run.status == CollectionRun.Status.RUNNING:
+            if run.heartbeat_at > now - STALE_AFTER and not worker_gone:
+                return None  # a duplicate delivery of the task: a live worker has it
+            log.warning(
+                "collection run %s: its worker is gone (%s); taking it over",
+                run.pk,
+                "its lease is free" if worker_gone else f"no heartbeat since {run.heartbeat_at}",
+            )
+        _runs_of_dead_workers_interrupt(exclude=run.pk, now=now)
         period = period_open_get()
         if period is None:
             run.status = CollectionRun.Status.FAILED
@@ -169,6 +205,47 @@ def _run_begin(run_id: int) -> CollectionRun | None:
         run.total = run.processed + collection_pending_count()
         run.save()
     return run
+
+
+def _runs_of_dead_workers_interrupt(*, exclude: int, now) -> None:
+    """Other runs marked Running whose worker is gone: marked Interrupted. This run
+    collects what they left (their lines are collected or untouched, I9)."""
+    CollectionRun.objects.filter(
+        status=CollectionRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    ).exclude(pk=exclude).update(
+        status=CollectionRun.Status.INTERRUPTED,
+        finished_at=now,
+        message="No heartbeat for 15 minutes: the worker stopped. Its lines are "
+        "collected or untouched; later runs pick up the rest.",
+    )
+    running = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING).exclude(pk=exclude)
+    gone = [pk for pk in running.values_list("pk", flat=True) if run_worker_gone(pk)]
+    if gone:
+        CollectionRun.objects.filter(pk__in=gone, status=CollectionRun.Status.RUNNING).update(
+            status=CollectionRun.Status.INTERRUPTED,
+            finished_at=now,
+            message="Its worker stopped (the process is gone). Its lines are collected or "
+            "untouched; later runs pick up the rest.",
+        )
+
+
+def collection_runs_resume() -> int | None:
+    """I9, beat's minute job: a run marked Running whose worker is gone (its lease free, or
+    no heartbeat for ``STALE_AFTER``) is resumed here, the oldest; it marks the others
+    Interrupted and collects what they left too. A run killed with its whole worker is not
+    delivered again before the broker's visibility timeout (an hour on Redis; never on the
+    filesystem broker). Returns the run resumed, if any."""
+    stale = timezone.now() - STALE_AFTER
+    for pk, heartbeat in (
+        CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING)
+        .order_by("pk")
+        .values_list("pk", "heartbeat_at")
+    ):
+        if (heartbeat is not None and heartbeat < stale) or run_worker_gone(pk):
+            log.warning("collection run %s: its worker is gone; resuming it", pk)
+            collection_run_execute(run_id=pk)
+            return pk
+    return None
 
 
 def _run_end(run: CollectionRun, status: str, message: str) -> None:

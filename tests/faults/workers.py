@@ -73,11 +73,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class KillableWorker:
     """One worker at a time on ``queue``: ``start()``, ``kill()`` (SIGKILL), ``stop()``."""
 
-    def __init__(self, *, log: Path, queue: str | None = None):
+    def __init__(self, *, log: Path, queue: str | None = None, pool: str = "solo"):
         self.queue = queue or f"faults-{uuid.uuid4().hex[:8]}"
+        self.pool = pool  # "prefork": one pool child, which ``kill_pool_child`` kills
         self.log = log
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -106,7 +114,8 @@ class KillableWorker:
         assert not self.alive, "a worker is already running"
         self.starts += 1
         self._note(f"start {self.name}")
-        command = [*self.command, "-A", "config", "worker", "--pool=solo", "--concurrency=1"]
+        command = [*self.command, "-A", "config", "worker", f"--pool={self.pool}"]
+        command += ["--concurrency=1"]
         command += ["-Q", self.queue, "-n", self.name, "--without-mingle", "--without-gossip"]
         command += ["--prefetch-multiplier=1", "--loglevel=INFO"]
         with self.log.open("a") as out:
@@ -150,6 +159,18 @@ class KillableWorker:
         self._note(f"SIGKILL {self.name} (pid {pid}, children {victims})")
         self.process = None
         sessions_gone()
+
+    def kill_pool_child(self) -> int:
+        """SIGKILL the prefork pool's child (the process running the task), not the worker:
+        the main process sees it die (WorkerLostError) and, the tasks being acks-late with
+        reject_on_worker_lost, hands the message back to the broker for a new child.
+        Returns the killed child's pid."""
+        assert self.pool == "prefork" and self.alive, "needs a running prefork worker"
+        children = [pid for pid in _children(self.process.pid) if _parent(pid) == self.process.pid]
+        assert len(children) == 1, f"expected one pool child, found {children}"
+        os.kill(children[0], signal.SIGKILL)
+        self._note(f"SIGKILL pool child {children[0]} of {self.name} (pid {self.process.pid})")
+        return children[0]
 
     def kill_at_random_moment(
         self, rng: random.Random, *, done: Callable[[], int], low: int, high: int
