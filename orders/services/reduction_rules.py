@@ -26,6 +26,13 @@ def qty_text(value: Decimal) -> str:
     return f"{Decimal(value).normalize():f}"
 
 
+def still_reducible_text(*, available: Decimal, sold: Decimal) -> str:
+    """R7 in words, never with a negative figure: "only 40 of 100 can still be reduced";
+    "only 0 of 100 …" when reductions, cancels and returns already claim everything (or,
+    for data saved before T12/T13 checked draft reductions, more)."""
+    return f"only {qty_text(max(available, ZERO))} of {qty_text(sold)} can still be reduced"
+
+
 def inclusive_days(start: date, end: date) -> int:
     return (end - start).days + 1
 
@@ -134,12 +141,12 @@ def line_problems(
             f"{label}: enter a positive quantity to reduce (got {qty_text(quantity)})",
         )
         return problems, None
-    if quantity > remaining[item.pk]:
+    available = max(remaining[item.pk], ZERO)  # R7: never shown or checked below 0
+    if quantity > available:
         refuse(
             "R7",
             "quantity",
-            f"{label}: only {qty_text(remaining[item.pk])} of {qty_text(item.quantity)} can "
-            f"still be reduced",
+            f"{label}: {still_reducible_text(available=available, sold=item.quantity)}",
         )
     start, end = item.service_start_date, item.service_end_date
     if item.charge_type == ChargeType.RECURRING:

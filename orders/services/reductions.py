@@ -31,6 +31,7 @@ from .reduction_rules import (
     reducible_problem,
     reduction_amount,
     reduction_permission_check,
+    still_reducible_text,
 )
 from .totals import order_totals_refresh
 
@@ -219,9 +220,9 @@ def reduction_order_activate(*, reduction: Order, user, comment: str = "") -> Or
                     BusinessRuleRefused(
                         rule="R7",
                         field=f"quantity_{src.pk}",
-                        message=f"{src.so_line_id}: only {qty_text(src.reducible_quantity)} of "
-                        f"{qty_text(src.quantity)} can still be reduced ({reduction} reduces "
-                        f"{qty_text(need)})",
+                        message=f"{src.so_line_id}: "
+                        + still_reducible_text(available=src.reducible_quantity, sold=src.quantity)
+                        + f" ({reduction} reduces {qty_text(need)})",
                     )
                 )
                 continue

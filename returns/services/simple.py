@@ -17,7 +17,7 @@ from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.lifecycle import document_transition
 from core.models import AuditAction
 from core.services import audit_record
-from orders.models import Order, OrderItem, OrderStatus
+from orders.models import Order, OrderItem, OrderKind, OrderStatus
 from orders.services.billing import billing_schedule_refresh
 
 from ..models import ProcessingKind, ReturnProcessing, ReturnReason
@@ -41,6 +41,46 @@ class SimpleLineInput:
         return getattr(self.order_item, "pk", self.order_item)
 
 
+def _draft_claims(item_ids) -> dict[int, list[tuple[str, Decimal]]]:
+    """R7: the draft reductions of these order products, ``{item id: [(number, positive
+    quantity)]}``, in one query (activated ones are already out of ``available_quantity``)."""
+    rows = (
+        OrderItem.objects.filter(
+            original_order_item_id__in=list(item_ids),
+            order__kind=OrderKind.REDUCTION,
+            order__status=OrderStatus.DRAFT,
+        )
+        .order_by("order_id", "pk")
+        .values_list("original_order_item_id", "order__number", "quantity")
+    )
+    claims: dict[int, list[tuple[str, Decimal]]] = {}
+    for item_id, number, quantity in rows:
+        claims.setdefault(item_id, []).append((number, -quantity))
+    return claims
+
+
+def _reduction_claim_problem(*, item, asked, claims, label, verb) -> str | None:
+    """T12, T13 with R7: a simple cancel or return may not leave less than the draft and
+    activated reductions already claim (the sum would exceed what was sold)."""
+    drafts = claims.get(item.pk, [])
+    if not drafts:
+        return None
+    claimed = sum((q for _n, q in drafts), ZERO)
+    left = item.available_quantity - item.canceled_quantity - item.return_initiated_quantity
+    limit = max(left - claimed, ZERO)
+    if asked <= limit:
+        return None
+    names = ", ".join(f"{number} ({q.normalize():f})" for number, q in drafts)
+    noun = "draft reduction" if len(drafts) == 1 else "draft reductions"
+    can = f"only {limit.normalize():f} can be {verb}" if limit > 0 else f"none can be {verb}"
+    return (
+        f"{label}: {asked.normalize():f} to be {verb} but the {noun} {names} already "
+        f"claim{'s' if len(drafts) == 1 else ''} {claimed.normalize():f} of the "
+        f"{item.quantity.normalize():f} sold, so {can} (deactivate or change the reduction "
+        "first)"
+    )
+
+
 def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]:
     rule = "T13" if cancel else "T12"
     problems: list[BusinessRuleRefused] = []
@@ -50,6 +90,7 @@ def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]
                 rule=rule, field="items", message="enter a quantity for at least one product"
             )
         ]
+    claims = _draft_claims(items.keys())
     asked: dict[int, Decimal] = {}
     for line in lines:
         item = items.get(line.item_id)
@@ -84,8 +125,8 @@ def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]
                     f"{item.fulfilled_quantity.normalize():f} − return initiated "
                     f"{item.return_initiated_quantity.normalize():f})"
                 )
+            verb = "canceled" if cancel else "returned"
             if asked[item.pk] > limit:
-                verb = "canceled" if cancel else "returned"
                 problems.append(
                     BusinessRuleRefused(
                         rule=rule,
@@ -93,6 +134,10 @@ def _problems(*, order, items, lines, cancel: bool) -> list[BusinessRuleRefused]
                         message=f"{label}: {asked[item.pk].normalize():f} to be {verb} but {what}",
                     )
                 )
+            elif claim := _reduction_claim_problem(
+                item=item, asked=asked[item.pk], claims=claims, label=label, verb=verb
+            ):
+                problems.append(BusinessRuleRefused(rule=rule, field=qty_field, message=claim))
         if line.reason not in ReturnReason.values:
             problems.append(
                 BusinessRuleRefused(

@@ -8,7 +8,8 @@ from __future__ import annotations
 import io
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
@@ -20,6 +21,7 @@ from core.amounts import amount_text as core_amount_text
 from core.exceptions import BusinessRuleRefused, BusinessRulesRefused
 from core.models import AuditEvent
 from core.services import currency_exponent
+from core.spreadsheet import row_safe
 
 from ..selectors import export_write
 
@@ -77,10 +79,24 @@ def change_link(obj, label=None, *, model: str | None = None) -> str:
     return format_html('<a href="{}">{}</a>', url, label if label is not None else obj)
 
 
+def changelist_rows(model_admin, request):
+    """What the change list shows for this querystring (its export), or, for a parameter
+    the list refuses (unknown, malformed), a redirect to the list saying so (``?e=1``, as
+    Django's change list answers) instead of a 500."""
+    try:
+        return model_admin.get_changelist_instance(request).get_queryset(request)
+    except IncorrectLookupParameters:
+        opts = model_admin.model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        return HttpResponseRedirect(f"{url}?{ERROR_FLAG}=1")
+
+
 def csv_download(*, kind: str, rows, filename: str) -> HttpResponse:
-    """An interchange export (selectors.export_write) as a CSV download."""
+    """An interchange export (selectors.export_write) as a CSV download: the same columns,
+    with text a spreadsheet would run as a formula neutralised (``core.spreadsheet``;
+    ``revenue_export`` itself stays exact)."""
     out = io.StringIO()
-    export_write(kind=kind, fmt="csv", out=out, rows=rows)
+    export_write(kind=kind, fmt="csv", out=out, rows=(row_safe(row) for row in rows))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

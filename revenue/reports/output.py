@@ -19,17 +19,17 @@ from decimal import Decimal
 from typing import IO
 
 from core.services import currency_exponent
+from core.spreadsheet import formula_text
 
 from .base import AMOUNT, COUNT, PERIOD, PERIODS, Column, Report, amount_text, period_key
 
 FORMATS = ("table", "csv", "json", "xlsx")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_text(value) -> str:
-    """A text cell a spreadsheet will never run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A text cell a spreadsheet will never run as a formula (``core.spreadsheet``'s rule;
+    the report's amounts, counts and periods never come here: they stay numbers)."""
+    return formula_text("" if value is None else str(value))
 
 
 def _value(column: Column, row: dict):

@@ -38,16 +38,20 @@ def test_r7_units_being_returned_cannot_be_reduced(admin_user):
 
 
 def test_r7_canceled_units_cannot_be_reduced_at_activation(admin_user):
-    """R7 with T13: a Draft reduction of 4 made before a simple cancel of 1 is refused at
-    activation (only 3 can still be reduced)."""
+    """R7 with T13: a simple cancel of 1 after a Draft reduction of all 4 is refused (the
+    draft claims them); a cancel saved before that check (1 canceled) makes the draft's
+    activation refused (only 3 can still be reduced)."""
     order = tv_order(fulfil=False, bill=False)
     item = order.items.get()
     draft = reduce(item, 4, activate=False)
-    simple_cancel_submit(
-        order=order,
-        lines=[SimpleLineInput(order_item=item, quantity=Decimal(1), reason="OTHER")],
-        user=None,
-    )
+    with pytest.raises(BusinessRuleRefused) as refused:
+        simple_cancel_submit(
+            order=order,
+            lines=[SimpleLineInput(order_item=item, quantity=Decimal(1), reason="OTHER")],
+            user=None,
+        )
+    assert refused.value.rule == "T13" and draft.number in refused.value.message
+    OrderItem.objects.filter(pk=item.pk).update(canceled_quantity=Decimal(1))
     with pytest.raises(BusinessRuleRefused) as refused:
         order_activate(order=draft, user=None)
     assert refused.value.rule == "R7"
