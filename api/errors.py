@@ -34,14 +34,29 @@ def refusal_body(refusal: BusinessRuleRefused) -> dict:
 
 
 def _flatten(detail) -> dict[str, list[str]]:
-    if isinstance(detail, dict):
-        return {
-            str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-            for field, msgs in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(m) for m in detail]}
-    return {}
+    """DRF's error tree as ``{"field path": [messages]}``: nested serializers read
+    ``order.account``, lists ``products[1].quantity`` (0-based, as in the request)."""
+    errors: dict[str, list[str]] = {}
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, int):
+                    walk(value, f"{path}[{key}]")
+                elif str(key) == "non_field_errors" and path:
+                    walk(value, path)
+                else:
+                    walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list) and any(isinstance(m, (dict, list)) for m in node):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+        else:
+            messages = node if isinstance(node, list) else [node]
+            if messages:
+                errors.setdefault(path or "non_field_errors", []).extend(map(str, messages))
+
+    walk(detail, "")
+    return errors
 
 
 def _sentence(errors: dict[str, list[str]], fallback: str) -> str:

@@ -4,13 +4,20 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from .views import revenue
+from .views import billing, orders, returns, revenue
 
 router = DefaultRouter()
 router.register("inbound-lines", revenue.InboundLineViewSet, basename="inbound-line")
 router.register("collection-runs", revenue.CollectionRunViewSet, basename="collection-run")
 router.register("periods", revenue.PeriodViewSet, basename="period")
 router.register("lines", revenue.SoLineViewSet, basename="so-line")
+router.register("orders", orders.OrderViewSet, basename="order")
+router.register("reduction-orders", orders.ReductionOrderViewSet, basename="reduction-order")
+router.register("cancellations", orders.CancellationViewSet, basename="cancellation")
+router.register("invoices", billing.InvoiceViewSet, basename="invoice")
+router.register("credit-memos", billing.CreditMemoViewSet, basename="credit-memo")
+router.register("returns", returns.ReturnOrderViewSet, basename="return-order")
+router.register("refunds", returns.RefundViewSet, basename="refund")
 
 v1 = [
     *router.urls,

@@ -206,4 +206,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set (several models have a "status"): the schema's enums read
+    # as the documents they belong to
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "OrderKindEnum": "orders.models.OrderKind",
+        "InvoiceStatusEnum": "orders.models.InvoiceStatus",
+        "CreditMemoStatusEnum": "orders.models.CreditMemoStatus",
+        "BillingRunStatusEnum": "orders.models.billing.BillingRun.Status",
+        "ReturnStatusEnum": "returns.models.ReturnStatus",
+        "ReturnLineStatusEnum": "returns.models.LineStatus",
+        "FeeAmountTypeEnum": "returns.models.FeeAmountType",
+        "RefundStatusEnum": "returns.models.RefundStatus",
+        "InboundLineStatusEnum": "revenue.models.choices.LineStatus",
+        "CollectionRunStatusEnum": "revenue.models.runs.CollectionRun.Status",
+        "PeriodStatusEnum": "revenue.models.periods.Period.Status",
+    },
 }

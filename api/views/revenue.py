@@ -173,7 +173,7 @@ class CollectionRunViewSet(viewsets.ReadOnlyModelViewSet, mixins.CreateModelMixi
 
     @extend_schema(request=None)
     def create(self, request, *args, **kwargs):
-        run = collection_request(actor=request.user)
+        run = collection_request(actor=request.user, trigger=CollectionRun.Trigger.API)
         return Response(CollectionRunSerializer(run).data, status=202)
 
 

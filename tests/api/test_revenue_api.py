@@ -130,7 +130,7 @@ def test_i6_post_starts_a_collection_run_and_get_reads_its_progress(api):
     response = api.post(v1("collection-run-list"))
     assert response.status_code == 202
     run = CollectionRun.objects.get(pk=response.json()["id"])
-    assert run.status == CollectionRun.Status.QUEUED
+    assert run.status == CollectionRun.Status.QUEUED and run.trigger == "API"
     assert api.get(v1("collection-run-detail", run.pk)).json()["status"] == "QUEUED"
 
 
