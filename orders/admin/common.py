@@ -7,7 +7,7 @@ from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from core.amounts import money_text as core_money_text
+from core.amounts import money_text
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import message_refusal, refusals_of
 from core.models import AuditAction, AuditEvent
@@ -150,11 +150,6 @@ class ServiceOnlyChangeMixin:
             show_save_and_add_another=False,
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-def money_text(value) -> str:
-    """3,000.00 USD (a Money): one minus sign, a zero without one (core.amounts)."""
-    return core_money_text(value)
 
 
 def money_sentences(dry) -> list[str]:

@@ -126,13 +126,6 @@ class OrderItemForm(forms.ModelForm):
             self.add_error(field, str(problem))
         return cleaned
 
-    def _post_clean(self):
-        # construct_instance would set the amount alone and keep whatever currency the
-        # row had; clean() set the Money in the order's currency already
-        unit_price = self.instance.unit_price
-        super()._post_clean()
-        self.instance.unit_price = unit_price
-
 
 class OrderItemFieldsMixin:
     """The product picker and plain choices of an order product's form (the inline and

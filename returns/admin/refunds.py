@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from rangefilter.filters import DateRangeFilter
 
+from core.amounts import money_text
 from core.exceptions import BusinessRuleRefused
 from core.fsm_admin import TransitionAdminMixin
 from orders.admin.common import (
@@ -22,7 +23,6 @@ from orders.admin.common import (
     admin_link,
     audit_events,
     message_refusal,
-    money_text,
 )
 
 from ..models import Refund, RefundStatus
