@@ -49,6 +49,8 @@ from bench.pgdb import bench_database_url, database_ensure  # noqa: E402
 
 # TRUNCATE … CASCADE: every table that points at one of these is emptied too
 REVENUE_TABLES = (
+    "revenue_carveentry",
+    "revenue_carveversion",
     "revenue_inboundline",
     "revenue_inboundbatch",
     "revenue_contraentry",
@@ -152,6 +154,19 @@ def _arguments():
         "the same staged lines once per count, from scratch, and compares the throughput",
     )
     parser.add_argument(
+        "--ssp-share",
+        type=float,
+        default=0.3,
+        help="share of the multi-line contracts whose lines carry SSPs, so carry a carve "
+        "(default 0.3; 0: a day without carve; the mix basic has none)",
+    )
+    parser.add_argument(
+        "--carve-compare",
+        action="store_true",
+        help="after the run, collect the same day again with --ssp-share 0 (one "
+        "revenue_collect process) and print the run against it (target ≤ 1.15×)",
+    )
+    parser.add_argument(
         "--reuse-staged",
         action="store_true",
         help="iteration aid: skip generating and staging, restore the staged rows of the "
@@ -163,6 +178,10 @@ def _arguments():
     args = parser.parse_args()
     if args.lines < 10:
         sys.exit("--lines must be at least 10")
+    if args.carve_compare and args.workers:
+        sys.exit("--carve-compare compares one revenue_collect process: leave out --workers")
+    if not 0 <= args.ssp_share <= 1:
+        sys.exit(f"--ssp-share: a share from 0 to 1 (got {args.ssp_share})")
     try:
         args.workers = [int(n) for n in args.workers.split(",") if n.strip()]
     except ValueError:
@@ -203,11 +222,12 @@ def _stage(connection, args) -> tuple[dict, int]:
     os.close(handle)
     path = Path(name)
     started = time.perf_counter()
-    made = generate(path, args.lines, args.seed, args.mix)
+    made = generate(path, args.lines, args.seed, args.mix, args.ssp_share)
     kinds = ", ".join(f"{n:,} {kind}" for kind, n in made["counts"].items() if n)
     print(
         f"generated {args.lines:,} lines, mix {args.mix} ({kinds}; {made['contracts']:,} "
-        f"contracts) in {time.perf_counter() - started:.1f} s → {path} "
+        f"contracts, {made['ssp_contracts']:,} with SSPs: --ssp-share {args.ssp_share}) in "
+        f"{time.perf_counter() - started:.1f} s → {path} "
         f"({path.stat().st_size / 1e6:,.0f} MB)"
     )
     started = time.perf_counter()
@@ -390,7 +410,32 @@ def main() -> None:
         journal_rows=journal_rows,
     )
     targets_print(results, floor)
+    if args.carve_compare:
+        carve_compare(connection, args, with_carve=results[min(results)][0])
     sys.exit(1 if failed else 0)
+
+
+TARGET_CARVE = 1.15  # issue 20: collection with carve against the same day without SSPs
+
+
+def carve_compare(connection, args, *, with_carve: float) -> None:
+    """--carve-compare: the same day (same seed) with no SSP, collected by one revenue_collect
+    process in this run, against the run above (issue 20's target)."""
+    plain = argparse.Namespace(**{**vars(args), "ssp_share": 0.0, "profile": None})
+    _reset(connection)
+    made, total = _stage(connection, plain)
+    _ready(connection, made, args.contra)
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    seconds, _, printed = _collect_child(launcher, plain)
+    ratio = with_carve / seconds
+    met = "met" if ratio <= TARGET_CARVE else "not met"
+    print(
+        f"carve:      with SSPs (--ssp-share {args.ssp_share}) {with_carve:.1f} s; the same day "
+        f"without SSPs {seconds:.1f} s ({printed}) = {ratio:.2f}× (target ≤ {TARGET_CARVE}×: "
+        f"{met})"
+    )
 
 
 # issue 16's targets, against the floor of the same run (a + b)

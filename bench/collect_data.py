@@ -59,15 +59,24 @@ class _Counter:
         return self.count < self.target and written >= (self.count + 1) * self.every
 
 
-def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict:
+def generate(
+    path: Path, lines: int, seed: int, mix: str = "reductions", ssp_share: float | None = None
+) -> dict:
     """Write ``lines`` rows. SO lines: contracts of 1–5 lines, 12 months ratable monthly,
     starts over 12 months, 90 % USD / 10 % EUR. INV: bills an earlier SO line of the file
     in full, a few contracts later. RORD / CM-RO: as the module says.
+
+    ``ssp_share`` (bench/collect.py --ssp-share): that share of the multi-line contracts
+    carry SSPs (every line of them), the others none; drawn from a generator of its own, so
+    the day is the same line for line whatever the share (0: a day without carve). None
+    (the golden corpus's days): every SO line of a mix other than ``basic`` carries one.
 
     Returns the counts and what the checks need (Σ ESP per currency, the earliest start).
     """
     shares = MIXES[mix]
     rng = random.Random(seed)
+    ssp_rng = random.Random(seed * 7919 + 1)
+    with_ssp = 0
     targets = {kind: round(lines * share) for kind, share in shares.items()}
     targets["SO"] = lines - sum(v for k, v in targets.items() if k != "SO")
     so_count = targets["SO"]
@@ -91,7 +100,13 @@ def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict
             earliest = min(earliest or start, start)
             so_date = start - dt.timedelta(days=rng.randrange(30))
             customer = f"CUST-{rng.randrange(5000):05d}"
-            for number in range(1, rng.randint(1, 5) + 1):
+            size = rng.randint(1, 5)
+            if ssp_share is None:
+                carries_ssp = mix != "basic"
+            else:
+                carries_ssp = size > 1 and ssp_rng.random() < ssp_share
+            with_ssp += carries_ssp and size > 1
+            for number in range(1, size + 1):
                 if written_so >= so_count:
                     break
                 written_so += 1
@@ -100,6 +115,7 @@ def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict
                 esp = Decimal(rng.randrange(10_000, 10_000_000)) / 100  # 100.00 … 99,999.99
                 elp = esp + Decimal(rng.randrange(0, 500_000)) / 100
                 ssp = f"{rng.randrange(80, 121)}" if mix != "basic" else ""
+                ssp = ssp if carries_ssp else ""
                 expected_esp[currency] += esp
                 item = f"ITEM-{rng.randrange(300):03d}"
                 out.write(
@@ -139,6 +155,7 @@ def generate(path: Path, lines: int, seed: int, mix: str = "reductions") -> dict
         "inv": inv.count,
         "counts": counts,
         "contracts": contracts,
+        "ssp_contracts": with_ssp,
         "earliest": earliest,
         "esp": expected_esp,
     }

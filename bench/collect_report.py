@@ -194,6 +194,34 @@ def checks_run(
             )
         cursor.execute(
             """
+            SELECT count(*), count(*) FILTER (WHERE total <> 0) FROM (
+                SELECT contract_id, ext_sll_prc_currency, sum(carve) AS total
+                FROM revenue_soline WHERE carve IS NOT NULL GROUP BY 1, 2
+            ) pools
+            """
+        )
+        pools, unbalanced = cursor.fetchone()
+        cursor.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE coalesce(e.total, 0) <> coalesce(l.carve, 0)),
+                   coalesce(sum(e.rows), 0)
+            FROM revenue_soline l
+            LEFT JOIN (
+                SELECT line_id, sum(amount) AS total, count(*) AS rows
+                FROM revenue_carveentry GROUP BY line_id
+            ) e ON e.line_id = l.id
+            WHERE NOT l.hold AND (l.carve IS NOT NULL OR e.line_id IS NOT NULL)
+            """
+        )
+        carved, off, carve_rows = cursor.fetchone()
+        check(
+            "carve: Σ CARVE = 0 per contract and currency, Σ carve booked = CARVE per line (K10)",
+            unbalanced == 0 and off == 0,
+            f"{pools:,} allocated contract currencies, {unbalanced} unbalanced; {carved:,} lines "
+            f"with a carve, {off} whose booked carve differs; {carve_rows:,} carve rows",
+        )
+        cursor.execute(
+            """
             SELECT count(*), count(*) FILTER (WHERE c.balance IS DISTINCT FROM l.contra_balance)
             FROM revenue_soline l
             JOIN (

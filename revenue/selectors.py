@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from core.amounts import amount_text
 from core.services import sum_exact
 
-from .models import InboundLine, JournalEntry, Period, ScheduleRow, SoLine
+from .models import CarveEntry, InboundLine, JournalEntry, Period, ScheduleRow, SoLine
 
 ZERO = Decimal("0")
 CHUNK = 5000
@@ -60,6 +60,23 @@ def so_lines_with_amounts(queryset=None, *, period: int | None = None):
     return queryset.annotate(
         recognized_amount=_row_sum(Q(period__lte=period, held=False)),
         deferred_amount=_row_sum(Q(period__gt=period) | Q(held=True)),
+        carve_recognized=_carve_sum(Q(period__lte=period)),
+    )
+
+
+def _carve_sum(condition: Q):
+    """carve.md K9: the carve booked on the line in the periods of ``condition``."""
+    rows = (
+        CarveEntry.objects.filter(condition, line=OuterRef("pk"))
+        .order_by()
+        .values("line")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(
+        Subquery(rows, output_field=DecimalField(max_digits=18, decimal_places=2)),
+        Value(ZERO),
+        output_field=DecimalField(max_digits=18, decimal_places=2),
     )
 
 
@@ -110,7 +127,11 @@ LINES_COLUMNS = [
     "ALLOCATED",
     "CARVE",
     "HOLD",
+    "CARVE_RECOGNIZED",
+    "CARVE_DEFERRED",
+    "TREATMENT",
 ]
+CARVE_COLUMNS = ["SO_LINE_ID", "PERIOD", "ENTRY_TYPE", "AMOUNT", "TRIGGER", "POSTED"]
 STAGING_COLUMNS = [
     "ID",
     "TRAN_TYPE",
@@ -197,7 +218,38 @@ def lines_export_rows(queryset=None) -> Iterator[list]:
             money_text(line.allocated),
             money_text(line.carve),
             "Y" if line.hold else "N",
+            *_carve_columns(line),
         ]
+
+
+def _carve_columns(line) -> list[str]:
+    """K9: CARVE_RECOGNIZED (booked through the open period), CARVE_DEFERRED (the rest of
+    CARVE) and TREATMENT (the contract's latest version); empty when CARVE is."""
+    if line.carve is None:
+        return ["", "", ""]
+    recognized = sum_exact(line.carve_recognized)
+    return [
+        money_text(recognized),
+        money_text(line.carve.amount - recognized),
+        line.contract.treatment,
+    ]
+
+
+def carve_export_rows(queryset=None) -> Iterator[list]:
+    """K9: every carve row, by content: SO_LINE_ID, PERIOD, the inbound line that caused it
+    (manual actions first), ENTRY_TYPE, AMOUNT. AMOUNT > 0 credits adjustment revenue."""
+    entries = CarveEntry.objects.all() if queryset is None else queryset
+    open_period = open_period_id() or 0
+    rows = entries.order_by(
+        "line__so_line_id",
+        "period",
+        F("inbound_line_id").asc(nulls_first=True),
+        "trigger",
+        "entry_type",
+        "amount",
+    ).values_list("line__so_line_id", "period", "entry_type", "amount", "trigger")
+    for line, period, kind, amount, trigger in rows.iterator(CHUNK):
+        yield [line, period, kind, f"{amount:.2f}", trigger, "Y" if period < open_period else "N"]
 
 
 def staging_export_rows(queryset=None) -> Iterator[list]:
@@ -220,6 +272,7 @@ EXPORTS = {
     "journal": (JOURNAL_COLUMNS, journal_export_rows),
     "schedule": (SCHEDULE_COLUMNS, schedule_export_rows),
     "lines": (LINES_COLUMNS, lines_export_rows),
+    "carve": (CARVE_COLUMNS, carve_export_rows),
     "staging": (STAGING_COLUMNS, staging_export_rows),
 }
 

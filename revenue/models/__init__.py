@@ -1,5 +1,6 @@
 """Revenue sub-ledger data (revenue.md): staging, rules, ledger, periods and runs."""
 
+from .carve import CarveEntry, CarveEntryType, CarveVersion, Treatment
 from .journal import BookedEntry, JournalEntry
 from .ledger import ContraEntry, RevenueContract, ScheduleRow, SoLine
 from .periods import Period
@@ -10,6 +11,9 @@ from .totals import LedgerTotal
 
 __all__ = [
     "BookedEntry",
+    "CarveEntry",
+    "CarveEntryType",
+    "CarveVersion",
     "CollectionRun",
     "ContraEntry",
     "InboundBatch",
@@ -21,5 +25,6 @@ __all__ = [
     "RevenueContract",
     "ScheduleRow",
     "SoLine",
+    "Treatment",
     "ValidationRule",
 ]

@@ -24,6 +24,17 @@ class RevenueContract(models.Model):
     """A1: the lines grouped by RC_KEY. Its row is the lock two runs never share (I10)."""
 
     rc_key = models.CharField("RC_KEY", max_length=100, unique=True)
+    treatment = models.CharField(
+        max_length=13,
+        blank=True,
+        help_text="How its allocation was last placed (carve.md K6, K7): retrospective or "
+        "prospective; empty until it has a carve.",
+    )
+    carve_period = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Prospective: the last closed period its remaining carve is spread from.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +95,13 @@ class SoLine(models.Model):
         "contra AR outstanding",
         default=0,
         help_text="Contra booked less removed / reversed.",
+        **AMT,
+    )
+    carve_residual = models.DecimalField(
+        "carve residual",
+        default=0,
+        help_text="Carve a prospective reduction could not place on the remaining lines, "
+        "booked at once (carve.md K7 step 5).",
         **AMT,
     )
     hold = models.BooleanField(default=False, help_text="Manual deferral: releases nothing.")

@@ -16,6 +16,7 @@ from core.services import audit_record, sum_exact
 
 from ..models import RevenueContract, ScheduleRow, SoLine
 from ..models.choices import EntryType, RowKind, Source
+from .carve import carve_rebuild
 from .ledger import CL, REV, Booker
 from .periods import period_open_locked
 from .splits import period_add, period_first_day, schedule_split
@@ -40,6 +41,12 @@ def _sums(line: SoLine, **filters) -> dict[tuple[int, str], Decimal]:
         .order_by("period", "source")
     )
     return {(p, s): sum_exact(t) for p, s, t in rows if sum_exact(t)}
+
+
+def _carve(line: SoLine, open_period: int, action: str) -> None:
+    """carve.md K4: the line's schedule changed, so its contract's carve is rebuilt in
+    this transaction (a held line releases no carve until released, K3)."""
+    carve_rebuild(contract_id=line.contract_id, open_period=open_period, trigger=f"{action} {line}")
 
 
 def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
@@ -68,6 +75,7 @@ def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
         line.hold = True
         line.manually_released = True
         line.save(update_fields=["hold", "manually_released", "updated_at"])
+        _carve(line, open_period, "hold")
         audit_record(
             document=line,
             actor=actor,
@@ -103,6 +111,7 @@ def so_line_release(*, line: SoLine, actor, reason: str = "") -> SoLine:
         line.hold = False
         line.manually_released = True
         line.save(update_fields=["hold", "manually_released", "updated_at"])
+        _carve(line, open_period, "release")
         audit_record(
             document=line,
             actor=actor,
@@ -167,6 +176,7 @@ def so_line_dates_change(
         line.dates_changed = True
         line.full_clean(exclude=["contract"])
         line.save()
+        _carve(line, open_period, "dates")
         audit_record(
             document=line,
             actor=actor,

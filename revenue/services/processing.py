@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from core.lookups import array_param
 
-from ..models import InboundLine, SoLine
+from ..models import InboundLine, RevenueContract, SoLine, Treatment
 from ..models.choices import LineStatus
 from .allocation import ALLOCATION_COLUMNS, ALLOCATION_FIELDS, contract_allocate
 from .bulk import instances_update
+from .carve import carve_after_batch
 from .handlers import HANDLERS, BatchContext
 from .handlers.checks import line_behind, line_booked_before
 from .handlers.so import SO_FIELDS
@@ -136,6 +137,15 @@ def _allocate(batch: BatchContext) -> None:
     others = SoLine.objects.filter(contract_id__any=batch.touched).exclude(pk__any=known)
     for so in so_lines_read(others, columns=ALLOCATION_COLUMNS):  # A4 reads no more
         members.setdefault(so.contract_id, []).append(so)
+    # carve.md K7 step 7: a contract with a prospective version is never re-shared by A3;
+    # the carve step places its changes after the batch's writes
+    prospective = set(
+        RevenueContract.objects.filter(
+            pk__any=batch.touched, treatment=Treatment.PROSPECTIVE
+        ).values_list("pk", flat=True)
+    )
+    for contract_id in prospective:
+        members.pop(contract_id, None)
     for lines in members.values():
         for so in contract_allocate(lines):
             if so.pk:
@@ -158,6 +168,9 @@ def batch_write(batch: BatchContext) -> None:
             instances_update(model=SoLine, objects=list(lines.values()), fields=fields())
     batch.booker.flush()
     batch.contra.write()
+    if batch.carve_events:
+        # carve.md K4: in the batch's transaction, over the schedules it just wrote
+        carve_after_batch(events=batch.carve_events, open_period=batch.booker.open)
     if batch.collected:
         _mark_collected(batch, now=timezone.now())
     if batch.stopped:

@@ -1,4 +1,4 @@
-"""The validation registry's defaults (V1–V14) and profile settings (P6, S2)."""
+"""The validation registry's defaults (V1–V16) and profile settings (P6, S2, carve.md K7)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,24 @@ RULES = (
         True,
         False,
     ),
+    (
+        "V15",
+        "INB-007",
+        "SSP_PCT and SSP_PRICE may not be negative, and a line takes one of them, not both",
+        ALL,
+        True,
+        True,
+        False,
+    ),
+    (
+        "V16",
+        "INB-008",
+        "SSP_PCT needs a list price, and only SO lines carry an SSP",
+        ALL,
+        True,
+        True,
+        False,
+    ),
 )
 
 # name, default, allowed, description
@@ -119,6 +137,14 @@ PROFILE = (
         "The monthly beat job closes the open period once its month has ended.",
     ),
     ("COLLECTION_BATCH_SIZE", "2000", "", "Lines per collection batch (one transaction each)."),
+    (
+        "REDUCTION_TREATMENT",
+        "PROSPECTIVE",
+        "PROSPECTIVE,RETROSPECTIVE",
+        "How a reduction that gives back nothing recognised in closed periods moves a "
+        "contract's carve: PROSPECTIVE spreads the remaining consideration over what is "
+        "still to be delivered; RETROSPECTIVE re-shares the whole contract with a catch-up.",
+    ),
 )
 
 

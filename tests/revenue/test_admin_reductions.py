@@ -46,9 +46,12 @@ def with_ssp(text: str) -> str:
 
 @pytest.fixture
 def rv1(ledger):
-    """RV1 steps 1–2, profile Y: open 201911, RORD SO101-1 (−100 on SO100-2) collected."""
+    """RV1 steps 1–2, profile Y: open 201911, RORD SO101-1 (−100 on SO100-2) collected.
+    The screens show A3's full re-share (K6, REDUCTION_TREATMENT RETROSPECTIVE); under the
+    default PROSPECTIVE, K7 would keep the delivered lines' carve (test_carve_vectors)."""
     ledger.cmd("revenue_period", "open", "201901")
     ledger.cmd("revenue_profile", "CREATE_RORD_CONTRA_ENTRY", "Y")
+    ledger.cmd("revenue_profile", "REDUCTION_TREATMENT", "RETROSPECTIVE")
     ledger.stage(with_ssp(RV1_STEP1))
     ledger.collect()
     ledger.cmd("revenue_period", "close", "--through", "201910")

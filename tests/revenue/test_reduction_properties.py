@@ -396,11 +396,14 @@ def check_invariants(scenario: Scenario, before, open_before: int) -> None:
         -scenario.reduced["RORD"],
         -scenario.reduced["CM-R"],
     )
-    # A3: the allocations of the contract's pool add up to its net sell price
-    pool = [so for so in lines.values() if so.allocated is not None]
-    if pool:
-        assert sum(so.allocated.amount for so in pool) == sum(so.net_sll_prc for so in pool)
-        for so in pool:
+    # A3 / K10: the carves of the contract add up to 0 (a line returned under a prospective
+    # reduction keeps the carve it had booked, carve.md K7 step 5), and each allocated line
+    # is allocated its net sell price plus its carve
+    carved = [so for so in lines.values() if so.carve is not None]
+    if carved:
+        assert sum(so.carve.amount for so in carved) == 0
+    for so in lines.values():
+        if so.allocated is not None:
             assert so.carve.amount == so.allocated.amount - so.net_sll_prc
     if line.is_returned:
         assert line.allocated is None and line.ext_ssp is None

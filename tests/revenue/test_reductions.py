@@ -211,7 +211,17 @@ def test_p2_full_reduction_reverses_every_deferred_row_in_its_own_period(ledger)
         (202603, "INV"): D(100),
         (202604, "INV"): D(-300),
     }
-    assert ledger.nets(period_from=202604) == {(202604, CL): D(-300), (202604, REV): D(300)}
+    nets = ledger.nets(period_from=202604)
+    assert {k: v for k, v in nets.items() if k[1] in (CL, REV)} == {
+        (202604, CL): D(-300),
+        (202604, REV): D(300),
+    }
+    # carve.md K6 (closed revenue given back): the carve of both lines undone in 202604
+    # (L-1's −44.44 booked through April, L-2's 133.33 of January: −100.00 net)
+    assert {k: v for k, v in nets.items() if k[1] not in (CL, REV)} == {
+        (202604, "ADJ_LIABILITY"): D(-100),
+        (202604, "ADJ_REVENUE"): D(100),
+    }
     # the scheduled reversals are posted when their periods close (S2)
     future = JournalEntry.objects.filter(entry_type="REVERSAL", period__gt=202604)
     assert future.count() == 8 and not future.filter(posted=True).exists()
@@ -248,6 +258,9 @@ def test_p2_full_reduction_sets_the_return_flag_and_empties_amounts_and_ssp(ledg
         "ALLOCATED": "",
         "CARVE": "",
         "HOLD": "N",
+        "CARVE_RECOGNIZED": "",
+        "CARVE_DEFERRED": "",
+        "TREATMENT": "",
     }
     assert [after["L-2"][k] for k in ("EXT_SSP", "ALLOCATED", "CARVE")] == [
         "600.00",

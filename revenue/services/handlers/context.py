@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ...models import InboundLine, SoLine
 from ...models.choices import LineStatus, TranType
+from ..carve import CarveEvent
 from ..contra import ContraBook
 from ..ledger import Booker, LineState, states_load
 from ..releases_sql import NewRelease, releases_insert
@@ -40,6 +41,8 @@ class BatchContext:
     updated: dict[str, SoLine] = field(default_factory=dict)
     reallocated: dict[str, SoLine] = field(default_factory=dict)  # changed by A4 only
     touched: set[int] = field(default_factory=set)  # contracts to reallocate (A4)
+    # contract id → the lines collected in it that may move its carve (carve.md K4)
+    carve_events: dict[int, list[CarveEvent]] = field(default_factory=dict)
     collected: list[int] = field(default_factory=list)
     collected_so: list[SoLine | None] = field(default_factory=list)  # of each collected line
     stopped: list[InboundLine] = field(default_factory=list)
@@ -99,6 +102,18 @@ class BatchContext:
             state = states_load(line_ids=[so.pk], open_period=self.booker.open)[so.pk]
             self.states[so.so_line_id] = state
         return state
+
+    def carve_event(self, so: SoLine, line) -> None:
+        """``line`` (SO, SO update, RORD, CM-R) changed ``so``: its contract's carve is
+        placed and rebuilt after the batch's writes (carve.md K4, K6, K7)."""
+        self.carve_events.setdefault(so.contract_id, []).append(
+            CarveEvent(
+                kind=line.tran_type,
+                line_id=so.so_line_id,
+                inbound_id=line.pk,
+                inbound_so_line_id=line.so_line_id or so.so_line_id,
+            )
+        )
 
     def changed(self, so: SoLine) -> None:
         """``so`` changed: its contract is reallocated (A4) and an existing line saved."""

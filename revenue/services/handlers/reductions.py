@@ -69,3 +69,4 @@ def _reduce(batch: BatchContext, line, so: SoLine, *, rord: bool, qty) -> None:
     elp = Decimal(line.ext_lst_prc) if line.ext_lst_prc is not None else None
     line_reduced(line=so, result=result, elp=elp, qty_months=months, rord=rord)
     batch.changed(so)
+    batch.carve_event(so, line)

@@ -52,6 +52,7 @@ def so_collect(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
     if {"start_date", "end_date"} & changed and not so.dates_changed:
         so.rev_start_date, so.rev_end_date = so.start_date, so.end_date
     batch.changed(so)
+    batch.carve_event(so, line)
     if set(SCHEDULE_FIELDS) & changed:
         so_update_book(
             booker=batch.booker,
@@ -72,6 +73,7 @@ def _so_new(batch: BatchContext, line: InboundLine) -> list[LineRefusal]:
     batch.so_lines[so.so_line_id] = so
     if so.ssp_pct is not None or so.ssp_price is not None:
         batch.touched.add(so.contract_id)
+        batch.carve_event(so, line)
     return []
 
 

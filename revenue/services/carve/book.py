@@ -1,0 +1,392 @@
+"""Carve accounting against the ledger (carve.md K3–K7): which contracts, which treatment,
+and the differences booked, in the transaction of the change that caused them (K4, I9).
+
+Two doors: ``carve_after_batch`` (a collection batch: its SO, SO update, RORD and CM-R
+lines are the events) and ``carve_rebuild`` (a hold, release or date change). A contract
+without an SSP and without booked carve costs one query per batch and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from core.lookups import array_param
+from core.services import currency_exponent, sum_exact
+
+from ...models import (
+    CarveEntry,
+    CarveEntryType,
+    CarveVersion,
+    Period,
+    RevenueContract,
+    ScheduleRow,
+    SoLine,
+    Treatment,
+)
+from ...models.choices import Account, TranType
+from ..allocation import _amount, ext_ssp_of
+from ..bulk import bulk_insert, instances_update
+from ..ledger import Booker
+from ..settings import profile_get
+from ..solines import so_lines_read
+from ..splits import from_minor, to_minor
+from .targets import Form, LineCarve, line_differences, prospective_place
+
+SOURCE_TYPE = "ADJ"  # K9: the journal's source type of carve pairs
+ADJ_L, ADJ_R = Account.ADJ_LIABILITY, Account.ADJ_REVENUE
+REDUCTIONS = (TranType.RORD, TranType.CM_R)
+ALLOCATION = ("ext_ssp", "allocated", "carve", "carve_residual")
+ENTRY_COLUMNS = (
+    "line_id",
+    "contract_id",
+    "period",
+    "entry_type",
+    "amount",
+    "amount_currency",
+    "trigger",
+    "inbound_line_id",
+    "created_at",
+)
+
+
+@dataclass(frozen=True)
+class CarveEvent:
+    """A collected line that may move a contract's allocation (K4, K6, K7)."""
+
+    kind: str  # SO (new or update), RORD, CM-R
+    line_id: str  # the SO line it changed
+    inbound_id: int
+    inbound_so_line_id: str  # its own SO_LINE_ID (a RORD's, not the original's)
+
+    @property
+    def trigger(self) -> str:
+        """K9's TRIGGER: the inbound line's SO_LINE_ID and staging ID."""
+        return f"{self.inbound_so_line_id}#{self.inbound_id}"
+
+
+@dataclass
+class ContractCarve:
+    """One contract as the carve step reads it."""
+
+    pk: int
+    treatment: str
+    since: int | None  # K7: the version's last closed period
+    lines: list[SoLine]  # in SO_LINE_ID order (K8)
+    carves: dict[int, LineCarve]  # SoLine pk → its K view
+
+    def by_line_id(self, so_line_id: str) -> LineCarve | None:
+        for so in self.lines:
+            if so.so_line_id == so_line_id:
+                return self.carves[so.pk]
+        return None
+
+    def first_period(self) -> int | None:
+        periods = [p for c in self.carves.values() for p in (*c.released, *c.booked)]
+        return min(periods) if periods else None
+
+
+def carve_contracts(contract_ids) -> list[int]:
+    """K1: the contracts with an SSP on a line, a carve, or carve booked."""
+    ids = sorted(set(contract_ids))
+    if not ids:
+        return []
+    with_ssp = SoLine.objects.filter(contract_id__any=ids).filter(
+        Q(ssp_pct__isnull=False) | Q(ssp_price__isnull=False) | Q(carve__isnull=False)
+    )
+    found = set(with_ssp.values_list("contract_id", flat=True).distinct())
+    found |= set(
+        CarveEntry.objects.filter(contract_id__any=ids)
+        .values_list("contract_id", flat=True)
+        .distinct()
+    )
+    return sorted(found)
+
+
+def last_closed_period() -> int | None:
+    return Period.objects.filter(status=Period.Status.CLOSED).aggregate(last=Max("id"))["last"]
+
+
+def carve_after_batch(*, events: dict[int, list[CarveEvent]], open_period: int) -> int:
+    """K4, K6, K7 for the contracts a collection batch changed; returns the carve rows
+    booked. ``events``: contract id → its events, in staging order."""
+    ids = carve_contracts(events)
+    if not ids:
+        return 0
+    closed = last_closed_period()
+    profile = profile_get("REDUCTION_TREATMENT") or Treatment.PROSPECTIVE
+    writer = CarveWriter(open_period=open_period)
+    for contract in contracts_load(ids):
+        happened = events[contract.pk]
+        treatment = _treatment(contract, happened, profile=profile, closed=closed, now=open_period)
+        last = happened[-1]
+        if treatment == Treatment.PROSPECTIVE:
+            changed = contract.by_line_id(last.line_id)
+            _prospective(contract, writer, closed=closed, changed=changed.pk if changed else None)
+        writer.version(
+            contract,
+            treatment=treatment,
+            closed=closed,
+            trigger=last.trigger,
+            inbound=last.inbound_id,
+        )
+        writer.book(contract, closed=closed, trigger=last.trigger, inbound=last.inbound_id)
+    return writer.write()
+
+
+def carve_rebuild(*, contract_id: int, open_period: int, trigger: str) -> int:
+    """K4 after a hold, release or date change of a line of ``contract_id``: the same
+    allocation, the targets of its latest version, the differences booked."""
+    if not carve_contracts([contract_id]):
+        return 0
+    writer = CarveWriter(open_period=open_period)
+    closed = last_closed_period()
+    for contract in contracts_load([contract_id]):
+        writer.book(contract, closed=closed, trigger=trigger, inbound=None)
+    return writer.write()
+
+
+def _treatment(contract: ContractCarve, events, *, profile: str, closed, now: int) -> str:
+    """K6 or K7. Once prospective, always (K7 step 7). K7 takes a RORD or CM-R of a contract
+    whose first period has closed, under the PROSPECTIVE profile, that gives back nothing
+    released in closed periods; everything else is re-shared retrospectively (K6)."""
+    if contract.treatment == Treatment.PROSPECTIVE:
+        return Treatment.PROSPECTIVE
+    reductions = [e for e in events if e.kind in REDUCTIONS]
+    if not reductions or profile != Treatment.PROSPECTIVE or closed is None:
+        return Treatment.RETROSPECTIVE
+    first = contract.first_period()
+    if first is None or closed < first:
+        return Treatment.RETROSPECTIVE  # before the contract's first period closes
+    for event in reductions:
+        line = contract.by_line_id(event.line_id)
+        if line is not None and line.released_through(now) < line.released_through(closed):
+            return Treatment.RETROSPECTIVE  # a concession on delivered performance
+    return Treatment.PROSPECTIVE
+
+
+def _prospective(contract: ContractCarve, writer: CarveWriter, *, closed, changed) -> None:
+    """K7 steps 1–5 per currency (K8); the lines' allocation columns follow."""
+    groups: dict[str, list[LineCarve]] = defaultdict(list)
+    for so in contract.lines:
+        groups[contract.carves[so.pk].currency].append(contract.carves[so.pk])
+    for group in groups.values():
+        placement = prospective_place(group, closed=closed, changed=changed)
+        for line in group:
+            line.carve = placement.carve.get(line.pk) if line.pk in placement.scope else None
+            line.residual = placement.residual.get(line.pk, 0)
+    for so in contract.lines:
+        line = contract.carves[so.pk]
+        exponent = currency_exponent(line.currency)
+        carve = None if line.carve is None else from_minor(line.carve, exponent)
+        ssp = None if line.ext_ssp is None else from_minor(line.ext_ssp, exponent)
+        allocated = None
+        if carve is not None and not line.returned and ssp is not None:
+            allocated = from_minor(line.net, exponent) + carve
+        writer.allocation(
+            so,
+            ext_ssp=ssp,
+            allocated=allocated,
+            carve=carve,
+            residual=from_minor(line.residual, exponent),
+        )
+    writer.contract(contract.pk, treatment=Treatment.PROSPECTIVE, since=closed)
+    contract.treatment, contract.since = Treatment.PROSPECTIVE, closed
+
+
+class CarveWriter:
+    """What one carve step books, written set-based at the end (``write``)."""
+
+    def __init__(self, *, open_period: int):
+        self.open = open_period
+        self.booker = Booker(open_period=open_period)
+        self.entries: list[tuple] = []  # ENTRY_COLUMNS
+        self.now = timezone.now()
+        self.versions: list[CarveVersion] = []
+        self.lines: dict[int, SoLine] = {}
+        self.contracts: dict[int, tuple[str, int | None]] = {}
+
+    def allocation(self, so: SoLine, *, ext_ssp, allocated, carve, residual: Decimal) -> None:
+        currency = so.currency
+        new = (ext_ssp, allocated, carve, residual)
+        if tuple(_amount(so, n) for n in ALLOCATION[:3]) + (so.carve_residual,) == new:
+            return
+        for name, value in zip(ALLOCATION[:3], new[:3], strict=True):
+            so.__dict__[name] = value
+            if value is not None:
+                so.__dict__[f"{name}_currency"] = currency
+        so.carve_residual = residual
+        self.lines[so.pk] = so
+
+    def contract(self, pk: int, *, treatment: str, since: int | None) -> None:
+        self.contracts[pk] = (treatment, since)
+
+    def version(self, contract: ContractCarve, *, treatment, closed, trigger, inbound) -> None:
+        self.versions.append(
+            CarveVersion(
+                contract_id=contract.pk,
+                treatment=treatment,
+                closed_period=closed,
+                open_period=self.open,
+                trigger=trigger[:160],
+                inbound_line_id=inbound,
+            )
+        )
+        if treatment != contract.treatment:
+            since = contract.since if treatment == Treatment.PROSPECTIVE else None
+            self.contract(contract.pk, treatment=treatment, since=since)
+            contract.treatment = treatment
+
+    def book(self, contract: ContractCarve, *, closed, trigger: str, inbound) -> None:
+        """K3, K4: each line's differences against the targets of the contract's form."""
+        prospective = contract.treatment == Treatment.PROSPECTIVE
+        form = Form(prospective=prospective, since=contract.since, closed=closed)
+        for so in contract.lines:
+            line = contract.carves[so.pk]
+            exponent = currency_exponent(line.currency)
+            for period, kind, minor in line_differences(line, form=form, open_period=self.open):
+                amount = from_minor(minor, exponent)
+                self.entries.append(
+                    (
+                        so.pk,
+                        contract.pk,
+                        period,
+                        str(kind),
+                        amount,
+                        line.currency,
+                        trigger[:160],
+                        inbound,
+                        self.now,
+                    )
+                )
+                # K3: c > 0 Adjustment liability Dr / Adjustment revenue Cr; c < 0 the reverse
+                self.booker.entry(
+                    line=so,
+                    period=period,
+                    source_type=SOURCE_TYPE,
+                    entry_type=kind,
+                    dr=ADJ_L,
+                    cr=ADJ_R,
+                    amount=amount,
+                    inbound_id=inbound,
+                )
+
+    def write(self) -> int:
+        if self.lines:
+            fields = [
+                f
+                for f in SoLine._meta.concrete_fields
+                if f.name in {*ALLOCATION, *(f"{n}_currency" for n in ALLOCATION)}
+            ]
+            instances_update(model=SoLine, objects=list(self.lines.values()), fields=fields)
+        groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+        for pk, head in self.contracts.items():
+            groups[head].append(pk)
+        for (treatment, since), pks in groups.items():
+            RevenueContract.objects.filter(pk__any=pks).update(
+                treatment=treatment, carve_period=since
+            )
+        if self.versions:
+            CarveVersion.objects.bulk_create(self.versions)
+        bulk_insert(table=CarveEntry._meta.db_table, columns=ENTRY_COLUMNS, rows=self.entries)
+        self.booker.flush()
+        return len(self.entries)
+
+
+def contracts_load(ids: list[int]) -> list[ContractCarve]:
+    """The contracts ``ids`` with every line, its released rows and its booked carve."""
+    lines = so_lines_read(SoLine.objects.filter(contract_id__any=ids).order_by("so_line_id"))
+    lines.sort(key=lambda so: so.so_line_id)
+    released = _released([so.pk for so in lines])
+    booked: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    caught: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for line_id, period, kind, total in (
+        CarveEntry.objects.filter(contract_id__any=ids)
+        .values_list("line_id", "period", "entry_type")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        total = sum_exact(total)
+        booked[line_id][period] = booked[line_id].get(period, Decimal(0)) + total
+        if kind == CarveEntryType.CATCH_UP:
+            caught[line_id][period] = caught[line_id].get(period, Decimal(0)) + total
+    heads = dict(
+        (pk, (treatment, since))
+        for pk, treatment, since in RevenueContract.objects.filter(pk__any=ids).values_list(
+            "pk", "treatment", "carve_period"
+        )
+    )
+    out: dict[int, ContractCarve] = {}
+    for so in lines:
+        contract = out.get(so.contract_id)
+        if contract is None:
+            treatment, since = heads[so.contract_id]
+            contract = out[so.contract_id] = ContractCarve(
+                pk=so.contract_id, treatment=treatment, since=since, lines=[], carves={}
+            )
+        contract.lines.append(so)
+        contract.carves[so.pk] = _line_carve(so, released[so.pk], booked[so.pk], caught[so.pk])
+    return [out[pk] for pk in sorted(out)]
+
+
+def _line_carve(so: SoLine, released: dict, booked: dict, caught: dict) -> LineCarve:
+    exponent = currency_exponent(so.currency)
+
+    def minor(value) -> int | None:
+        return None if value is None else to_minor(Decimal(value), exponent)
+
+    return LineCarve(
+        pk=so.pk,
+        so_line_id=so.so_line_id,
+        currency=so.currency,
+        carve=minor(_amount(so, "carve")),
+        net=minor(so.net_sll_prc),
+        returned=so.is_returned,
+        hold=so.hold,
+        residual=minor(so.carve_residual),
+        method=so.rev_method,
+        rev_start=so.rev_start_date,
+        rev_end=so.rev_end_date,
+        ext_ssp=minor(ext_ssp_of(so)),
+        released={p: minor(a) for p, a in released.items() if a},
+        booked={p: minor(a) for p, a in booked.items() if a},
+        catch_up={p: minor(a) for p, a in caught.items() if a},
+    )
+
+
+def _released(line_ids: list[int]) -> dict[int, dict[int, Decimal]]:
+    """Per line and period, the contractual rows not held (R's terms, K2)."""
+    out: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    if not line_ids:
+        return out
+    if connection.vendor == "postgresql":
+        # line by line through the line index, as the ledger's states (see states_load)
+        table = ScheduleRow._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT l.id, s.period, s.total
+                FROM unnest(%s::bigint[]) AS l(id)
+                CROSS JOIN LATERAL (
+                    SELECT period, sum(amount) AS total FROM {table}
+                    WHERE line_id = l.id AND NOT held GROUP BY period
+                ) AS s
+                """,
+                [array_param(line_ids)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = list(
+            ScheduleRow.objects.filter(line_id__any=line_ids, held=False)
+            .values_list("line_id", "period")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+    for line_id, period, total in rows:
+        out[line_id][period] = sum_exact(total)
+    return out

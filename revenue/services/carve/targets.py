@@ -1,0 +1,225 @@
+"""Carve targets (carve.md K2, K4, K6, K7): pure arithmetic over one contract's lines.
+
+Everything here is in integer minor units of the line's currency and exact fractions;
+rounding is S7's, half away from zero, cumulative (a period's carve is the difference of
+two rounded cumulative targets, so the parts add up to the whole).
+
+- ``LineCarve``: what the rules read of one SO line: its carve C, net ESP N, the
+  contractual release per period (``released``: R's rows, held rows excluded), the carve
+  booked per period and the free-line weights.
+- ``Form``: how a line's target through a period is computed: K2's retrospective
+  ``T(p) = round(C × R(p) / N)``, or K7 step 6's prospective spread from the version's
+  last closed period.
+- ``line_differences``: K4, what to book so that the booked carve meets the target.
+- ``prospective_place``: K7 steps 1–5, a reduction placed on what is still to deliver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+
+from ...models.carve import CarveEntryType
+from ..splits import cumulative_weights
+
+
+def round_half_away(value: Fraction) -> int:
+    """S7's rounding of an exact amount in minor units: half away from zero."""
+    magnitude = (2 * abs(value.numerator) + value.denominator) // (2 * value.denominator)
+    return magnitude if value >= 0 else -magnitude
+
+
+@dataclass
+class LineCarve:
+    """One SO line as the K rules read it; amounts in minor units."""
+
+    pk: int
+    so_line_id: str
+    currency: str
+    carve: int | None  # C (None: no carve, K1)
+    net: int  # N, the net ESP
+    returned: bool
+    hold: bool
+    residual: int  # K7 step 5: the part of C booked at once
+    method: str
+    rev_start: date
+    rev_end: date
+    ext_ssp: int | None = None  # A2 on net values (None: no SSP or returned)
+    released: dict[int, int] = field(default_factory=dict)  # period → Σ rows, held excluded
+    booked: dict[int, int] = field(default_factory=dict)  # period → Σ carve booked
+    catch_up: dict[int, int] = field(default_factory=dict)  # period → Σ CATCH_UP booked
+
+    def released_through(self, period: int) -> int:
+        """R(p): the contractual rows booked in periods ≤ p, held rows excluded."""
+        return sum(a for p, a in self.released.items() if p <= period)
+
+    def booked_through(self, period: int) -> int:
+        return sum(a for p, a in self.booked.items() if p <= period)
+
+    @property
+    def free(self) -> bool:
+        """A line that sells nothing (N = 0) and is not returned: K2 weights its dates."""
+        return self.net == 0 and not self.returned
+
+    def weight_share(self, period: int) -> Fraction:
+        """W≤p / W over the line's revenue dates (S6's weights)."""
+        share = Fraction(0)
+        for p, numerator, denominator in cumulative_weights(
+            self.method, self.rev_start, self.rev_end
+        ):
+            if p > period:
+                break
+            share = Fraction(numerator, denominator)
+        return share
+
+    def weight_periods(self) -> list[int]:
+        return [p for p, _, _ in cumulative_weights(self.method, self.rev_start, self.rev_end)]
+
+
+@dataclass(frozen=True)
+class Form:
+    """How targets are computed: retrospective (K2), or prospective from the version's last
+    closed period ``since`` (K7 step 6). ``closed``: the last closed period now (S1), which
+    a held free line's share stops at."""
+
+    prospective: bool
+    since: int | None
+    closed: int | None
+
+    def target(self, line: LineCarve, period: int) -> int:
+        """T(p), the carve booked on ``line`` through ``period`` once everything is booked."""
+        carve = line.carve or 0
+        if not self.prospective:
+            if not carve:
+                return 0
+            share = self._share(line, period)
+            return round_half_away(carve * share) if share is not None else 0
+        # K7 step 6: B + residual + round((C − residual − B) × (R(p) − R(P)) / (N − R(P)))
+        if line.carve is None:
+            return 0
+        since = self.since
+        base = (line.booked_through(since) if since is not None else 0) + line.residual
+        remaining = carve - base
+        if line.returned or not remaining:
+            return carve
+        if line.free:
+            done = line.weight_share(since) if since is not None else Fraction(0)
+            whole = 1 - done
+            part = self._weight_share(line, period) - done
+        else:
+            done = line.released_through(since) if since is not None else 0
+            whole = Fraction(line.net - done)
+            part = Fraction(line.released_through(period) - done)
+        if not whole:
+            return carve  # N = R(P): the line books C − B in O
+        return base + round_half_away(remaining * part / whole)
+
+    def _share(self, line: LineCarve, period: int) -> Fraction | None:
+        if line.free:
+            return self._weight_share(line, period)
+        if not line.net:
+            return None
+        return Fraction(line.released_through(period), line.net)
+
+    def _weight_share(self, line: LineCarve, period: int) -> Fraction:
+        """A free line's W share; a held one releases nothing after the last closed period."""
+        if line.hold and self.closed is not None:
+            period = min(period, self.closed)
+        elif line.hold:
+            return Fraction(0)
+        return line.weight_share(period)
+
+
+def line_differences(
+    line: LineCarve, *, form: Form, open_period: int
+) -> list[tuple[int, str, int]]:
+    """K4: (period, entry type, minor units) to book so that the carve booked on ``line``
+    meets its targets. Each future period gets its target's step minus what it holds; the
+    open period gets T(O) minus everything booked through it, the part belonging to closed
+    periods (T(P) minus what they hold and what was caught up already) as ``CATCH_UP``."""
+    out: list[tuple[int, str, int]] = []
+    through_open = form.target(line, open_period)
+    difference = through_open - line.booked_through(open_period)
+    if difference:
+        catch_up = 0
+        if form.closed is not None:
+            catch_up = (
+                form.target(line, form.closed)
+                - line.booked_through(form.closed)
+                - line.catch_up.get(open_period, 0)
+            )
+        if catch_up:
+            out.append((open_period, CarveEntryType.CATCH_UP, catch_up))
+        if difference - catch_up:
+            out.append((open_period, CarveEntryType.RELEASE, difference - catch_up))
+    periods = {p for p in (*line.released, *line.booked) if p > open_period}
+    if line.free:
+        periods.update(p for p in line.weight_periods() if p > open_period)
+    previous = through_open
+    for period in sorted(periods):
+        target = form.target(line, period)
+        step = target - previous - line.booked.get(period, 0)
+        if step:
+            out.append((period, CarveEntryType.RELEASE, step))
+        previous = target
+    return out
+
+
+@dataclass
+class Placement:
+    """K7 steps 1–5 for one currency of a contract: each line's new C and residual."""
+
+    carve: dict[int, int]  # pk → C (the residual included)
+    residual: dict[int, int]  # pk → the residual booked at once (the changed line only)
+    scope: set[int]  # the lines K7 placed (the others keep no carve)
+
+
+def prospective_place(lines: list[LineCarve], *, closed: int, changed: int | None) -> Placement:
+    """K7 steps 1–5. ``lines``: one currency's lines of a contract, in SO_LINE_ID order
+    (K8); ``closed``: P; ``changed``: the pk of the line the reduction changed (the
+    residual's line). In the pool: lines with an Ext SSP (not returned); in scope besides:
+    lines that hold booked carve and the changed line."""
+    scope = [
+        line for line in lines if line.ext_ssp is not None or line.booked or line.pk == changed
+    ]
+    frozen = {line.pk: line.booked_through(closed) for line in scope}  # step 1: B_i
+    remaining: dict[int, int] = {}  # step 2: r_i
+    ssp: dict[int, int] = {}  # step 2: s_i
+    for line in scope:
+        if line.returned or line.ext_ssp is None:
+            continue
+        if line.free:
+            left = 1 - line.weight_share(closed)
+            remaining[line.pk] = 0
+            ssp[line.pk] = round_half_away(line.ext_ssp * left)
+        else:
+            left_minor = line.net - line.released_through(closed)
+            remaining[line.pk] = left_minor
+            ssp[line.pk] = (
+                round_half_away(Fraction(line.ext_ssp * left_minor, line.net)) if line.net else 0
+            )
+    unrecognised = sum(remaining.values()) - sum(frozen.values())  # step 3: X
+    total_ssp = sum(ssp.values())
+    allocated: dict[int, int] = dict.fromkeys(ssp, 0)
+    if total_ssp > 0 and unrecognised > 0:  # step 4, A3's cumulative rounding
+        running = previous = 0
+        for pk, share in ssp.items():
+            running += share
+            upto = round_half_away(Fraction(unrecognised * running, total_ssp))
+            allocated[pk] = upto - previous
+            previous = upto
+    residual = unrecognised if (unrecognised < 0 or total_ssp <= 0) else 0  # step 5
+    carve: dict[int, int] = {}
+    for line in scope:
+        if line.pk in remaining:
+            carve[line.pk] = frozen[line.pk] + allocated[line.pk] - remaining[line.pk]
+        else:
+            carve[line.pk] = frozen[line.pk]
+    residuals: dict[int, int] = {}
+    if residual:
+        target = changed if changed in carve else scope[-1].pk if scope else None
+        if target is not None:
+            carve[target] += residual
+            residuals[target] = residual
+    return Placement(carve=carve, residual=residuals, scope={line.pk for line in scope})
