@@ -1,4 +1,4 @@
-"""V1–V14: the validation registry applied to staged lines, a batch at a time.
+"""V1–V16: the validation registry applied to staged lines, a batch at a time.
 
 Everything a rule needs about other lines (their SO line, duplicates, collected RORDs)
 is loaded once per batch by ``ValidationContext``; ``line_errors`` itself runs no query.
@@ -50,6 +50,8 @@ V11 = "RPRO-00683"  # a CM-RO has a collected RORD
 V12 = WAITING  # the SO line is collected (else the line waits)
 V13 = "INB-005"  # a line id once per batch, same values across batches
 V14 = "INB-006"  # ORD_QTY within the SO line's quantity net of returns
+V15 = "INB-007"  # SSP_PCT / SSP_PRICE not negative, and not both on one line
+V16 = "INB-008"  # SSP_PCT needs a list price; only SO lines carry an SSP
 
 
 def rules_enabled() -> dict[str, ValidationRule]:
@@ -144,6 +146,7 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
     if (r := rule(V13)) and (line.batch_id, kind, line.line_key) in ctx.conflicts:
         key = "SO_LINE_ID" if kind in (TranType.SO, TranType.RORD) else "INV_LINE_ID"
         errors.append(_error(r, f"{line.line_key} in batch {line.batch_id}", key))
+    _ssp_rules(line, rule, errors, broken)
 
     if kind == TranType.SO or not line.ref_line_id:
         return errors
@@ -155,6 +158,39 @@ def line_errors(line: InboundLine, ctx: ValidationContext) -> list[dict[str, str
         return errors
     _so_line_rules(line, so, ctx, rule, errors)
     return errors
+
+
+def _ssp_rules(line: InboundLine, rule, errors, broken) -> None:
+    """V15 and V16 (carve.md K1): SSP inputs that would make a wrong carve. One refusal per
+    rule, its message saying every way the line breaks it. A list price that did not parse
+    is left to its own error (I2)."""
+    pct, price = line.ssp_pct, line.ssp_price
+    given = [
+        (name, value)
+        for name, value in (("SSP_PCT", pct), ("SSP_PRICE", price))
+        if value is not None
+    ]
+    if (r := rule(V15)) and given:
+        found = [
+            (name, f"{name} may not be negative: got {_qty(value)}")
+            for name, value in given
+            if value < 0
+        ]
+        if len(given) == 2:
+            both = f"got SSP_PCT {_qty(pct)} and SSP_PRICE {_qty(price)}"
+            found.append(("SSP_PRICE", f"give SSP_PCT or SSP_PRICE, not both: {both}"))
+        if found:
+            errors.append(_error(r, "; ".join(m for _, m in found), found[0][0]))
+    if (r := rule(V16)) and given:
+        if line.tran_type != TranType.SO:
+            shown = " and ".join(f"{name} {_qty(value)}" for name, value in given)
+            detail = f"only SO lines carry an SSP: got {shown} with TRAN_TYPE {line.tran_type}"
+            errors.append(_error(r, detail, given[0][0]))
+        elif pct is not None and not line.ext_lst_prc and "EXT_LST_PRC" not in broken:
+            # "without a list price": EXT_LST_PRC missing or 0
+            elp = "missing" if line.ext_lst_prc is None else _qty(line.ext_lst_prc)
+            detail = f"SSP_PCT needs a list price: got SSP_PCT {_qty(pct)} with EXT_LST_PRC {elp}"
+            errors.append(_error(r, detail, "SSP_PCT"))
 
 
 def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
@@ -189,6 +225,6 @@ def _so_line_rules(line, so: SoLine, ctx, rule, errors) -> None:
 
 
 def _qty(value) -> str:
-    """A quantity without trailing zeros: 12, 2.5."""
+    """A quantity (or an SSP) without trailing zeros: 12, 2.5, -5."""
     text = f"{value:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

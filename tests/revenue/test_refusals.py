@@ -35,7 +35,7 @@ def test_a_staged_line_that_does_not_parse_carries_an_i2_refusal(db, tmp_path):
 
 
 def test_each_v_rule_constant_is_its_registry_code():
-    """V1–V14: the constants the checks use (``grep -n V9`` reaches the check) are the
+    """V1–V16: the constants the checks use (``grep -n V9`` reaches the check) are the
     codes the registry gives each rule."""
     from revenue.services import validation
     from revenue.services.settings import RULES
@@ -52,3 +52,5 @@ def test_each_v_rule_constant_is_its_registry_code():
     for name, code in constants.items():
         found.setdefault(name.split("_")[0], set()).add(code)
     assert found == by_rule
+    assert (validation.V15, validation.V16) == ("INB-007", "INB-008")
+    assert {f"V{n}" for n in range(1, 17)} == set(by_rule)

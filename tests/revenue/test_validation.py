@@ -33,9 +33,9 @@ def stopped(ledger, *rows) -> list[str]:
 
 
 def test_registry_defaults(db):
-    """V1 on and locked; V6 and V7 off by default; 15 codes, none a part of another."""
+    """V1 on and locked; V6 and V7 off by default; 17 codes, none a part of another."""
     rules = {r.code: r for r in ValidationRule.objects.all()}
-    assert len(rules) == 15
+    assert len(rules) == 17
     assert rules["INB-001"].enabled and not rules["INB-001"].can_disable
     assert not rules["RPRO-00353"].enabled and not rules["RPRO-00356"].enabled
     assert all(r.enabled for c, r in rules.items() if c not in ("RPRO-00353", "RPRO-00356"))
