@@ -200,8 +200,8 @@ def _cross_checks(row: ParsedRow) -> None:
     start, end = values["start_date"], values["end_date"]
     if start and end and end < start:
         row.error("END_DATE", f"{end} is before START_DATE {start}")
-    if values["ssp_pct"] is not None and values["ssp_price"] is not None:
-        row.error("SSP_PRICE", "give SSP_PCT or SSP_PRICE, not both")
+    # both SSP_PCT and SSP_PRICE: V15 (INB-007) stops the line at collection, where the
+    # rule can be read, listed and switched like the other validation rules
     currency = values["curr"]
     if currency:
         exponent = currency_exponent(currency)

@@ -109,26 +109,21 @@ def test_v15_negative_ssp_price_is_stopped(january):
 
 
 def test_v15_both_ssps_on_one_so_line_are_stopped(january, admin_user):
-    """V15 INB-007: SSP_PCT and SSP_PRICE on one SO line. A file row giving both already
-    stops at import, on the parser's own check (I2, INB-000, naming both fields); a line
-    edited so that it carries both (the edit drops that parse error) is stopped by V15 at
-    collection, the message naming both fields and their values."""
-    assert book(january, so("L-1", 1200, ssp_pct=80, ssp_price=10)) == (
-        "collected 0, stopped 0, waiting 0"
+    """V15 INB-007: SSP_PCT and SSP_PRICE on one SO line stop it at collection (the
+    staging row keeps both values as received), the message naming both fields and their
+    values; an edit that drops one lets it through."""
+    assert book(january, so("L-1", 1200, ssp_pct=80, ssp_price=12)) == (
+        "collected 0, stopped 1, waiting 0"
     )
-    assert codes(january, "SO", "L-1") == ["INB-000"]
-    (parsed,) = InboundLine.objects.get(so_line_id="L-1").parse_errors
-    assert parsed["field"] == "SSP_PRICE" and "SSP_PCT or SSP_PRICE, not both" in parsed["message"]
-
-    line = InboundLine.objects.get(so_line_id="L-1")
-    inbound_line_update(line=line, changes={"ssp_price": Decimal("12")}, actor=admin_user)
-    assert january.collect().strip() == "collected 0, stopped 1, waiting 0"
     assert codes(january, "SO", "L-1") == [V15]
     error = refusal("SO", "L-1", V15)
     assert (error["rule"], error["field"]) == ("V15", "SSP_PRICE")
     assert error["message"].endswith(
         "give SSP_PCT or SSP_PRICE, not both: got SSP_PCT 80 and SSP_PRICE 12"
     )
+    line = InboundLine.objects.get(so_line_id="L-1")
+    inbound_line_update(line=line, changes={"ssp_price": None}, actor=admin_user)
+    assert january.collect().strip() == "collected 1, stopped 0, waiting 0"
 
 
 def test_v15_every_failure_is_in_its_one_refusal(january, admin_user):
