@@ -352,7 +352,7 @@ def _line_carve(so: SoLine, released: dict, booked: dict, caught: dict) -> LineC
         method=so.rev_method,
         rev_start=so.rev_start_date,
         rev_end=so.rev_end_date,
-        ext_ssp=minor(ext_ssp_of(so)),
+        ext_ssp_of=lambda: minor(ext_ssp_of(so)),
         released={p: minor(a) for p, a in released.items() if a},
         booked={p: minor(a) for p, a in booked.items() if a},
         catch_up={p: minor(a) for p, a in caught.items() if a},

@@ -16,9 +16,12 @@ two rounded cumulative targets, so the parts add up to the whole).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from itertools import accumulate
 
 from ...models.carve import CarveEntryType
 from ..splits import cumulative_weights
@@ -26,8 +29,26 @@ from ..splits import cumulative_weights
 
 def round_half_away(value: Fraction) -> int:
     """S7's rounding of an exact amount in minor units: half away from zero."""
-    magnitude = (2 * abs(value.numerator) + value.denominator) // (2 * value.denominator)
-    return magnitude if value >= 0 else -magnitude
+    return round_ratio(value.numerator, value.denominator)
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """round(numerator / denominator) half away from zero, in integers (denominator ≠ 0)."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else -magnitude
+
+
+def _through(cumulative: tuple[list[int], list[int]], period: int) -> int:
+    periods, sums = cumulative
+    index = bisect_right(periods, period)
+    return sums[index - 1] if index else 0
+
+
+def _cumulative(values: dict[int, int]) -> tuple[list[int], list[int]]:
+    periods = sorted(values)
+    return periods, list(accumulate(values[p] for p in periods))
 
 
 @dataclass
@@ -45,17 +66,32 @@ class LineCarve:
     method: str
     rev_start: date
     rev_end: date
-    ext_ssp: int | None = None  # A2 on net values (None: no SSP or returned)
+    # A2 on net values (None: no SSP or returned), read by K7 only: computed on first use
+    ext_ssp_of: Callable[[], int | None] | None = field(default=None, repr=False)
     released: dict[int, int] = field(default_factory=dict)  # period → Σ rows, held excluded
     booked: dict[int, int] = field(default_factory=dict)  # period → Σ carve booked
     catch_up: dict[int, int] = field(default_factory=dict)  # period → Σ CATCH_UP booked
+    # prefix sums of ``released`` and ``booked`` (neither changes once loaded)
+    _released: tuple | None = field(default=None, repr=False)
+    _booked: tuple | None = field(default=None, repr=False)
+    _ext_ssp: int | None = field(default=None, repr=False)
+
+    @property
+    def ext_ssp(self) -> int | None:
+        if self.ext_ssp_of is not None:
+            self._ext_ssp, self.ext_ssp_of = self.ext_ssp_of(), None
+        return self._ext_ssp
 
     def released_through(self, period: int) -> int:
         """R(p): the contractual rows booked in periods ≤ p, held rows excluded."""
-        return sum(a for p, a in self.released.items() if p <= period)
+        if self._released is None:
+            self._released = _cumulative(self.released)
+        return _through(self._released, period)
 
     def booked_through(self, period: int) -> int:
-        return sum(a for p, a in self.booked.items() if p <= period)
+        if self._booked is None:
+            self._booked = _cumulative(self.booked)
+        return _through(self._booked, period)
 
     @property
     def free(self) -> bool:
@@ -93,8 +129,11 @@ class Form:
         if not self.prospective:
             if not carve:
                 return 0
-            share = self._share(line, period)
-            return round_half_away(carve * share) if share is not None else 0
+            if line.free:
+                return round_half_away(carve * self._weight_share(line, period))
+            if not line.net:
+                return 0
+            return round_ratio(carve * line.released_through(period), line.net)
         # K7 step 6: B + residual + round((C − residual − B) × (R(p) − R(P)) / (N − R(P)))
         if line.carve is None:
             return 0
@@ -107,20 +146,15 @@ class Form:
             done = line.weight_share(since) if since is not None else Fraction(0)
             whole = 1 - done
             part = self._weight_share(line, period) - done
-        else:
-            done = line.released_through(since) if since is not None else 0
-            whole = Fraction(line.net - done)
-            part = Fraction(line.released_through(period) - done)
-        if not whole:
+            if not whole:
+                return carve  # nothing left to deliver: the line books C − B in O
+            return base + round_half_away(remaining * part / whole)
+        done = line.released_through(since) if since is not None else 0
+        whole_minor = line.net - done
+        if not whole_minor:
             return carve  # N = R(P): the line books C − B in O
-        return base + round_half_away(remaining * part / whole)
-
-    def _share(self, line: LineCarve, period: int) -> Fraction | None:
-        if line.free:
-            return self._weight_share(line, period)
-        if not line.net:
-            return None
-        return Fraction(line.released_through(period), line.net)
+        part_minor = line.released_through(period) - done
+        return base + round_ratio(remaining * part_minor, whole_minor)
 
     def _weight_share(self, line: LineCarve, period: int) -> Fraction:
         """A free line's W share; a held one releases nothing after the last closed period."""
@@ -196,9 +230,7 @@ def prospective_place(lines: list[LineCarve], *, closed: int, changed: int | Non
         else:
             left_minor = line.net - line.released_through(closed)
             remaining[line.pk] = left_minor
-            ssp[line.pk] = (
-                round_half_away(Fraction(line.ext_ssp * left_minor, line.net)) if line.net else 0
-            )
+            ssp[line.pk] = round_ratio(line.ext_ssp * left_minor, line.net) if line.net else 0
     unrecognised = sum(remaining.values()) - sum(frozen.values())  # step 3: X
     total_ssp = sum(ssp.values())
     allocated: dict[int, int] = dict.fromkeys(ssp, 0)
@@ -206,7 +238,7 @@ def prospective_place(lines: list[LineCarve], *, closed: int, changed: int | Non
         running = previous = 0
         for pk, share in ssp.items():
             running += share
-            upto = round_half_away(Fraction(unrecognised * running, total_ssp))
+            upto = round_ratio(unrecognised * running, total_ssp)
             allocated[pk] = upto - previous
             previous = upto
     residual = unrecognised if (unrecognised < 0 or total_ssp <= 0) else 0  # step 5
