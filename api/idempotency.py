@@ -2,7 +2,9 @@
 the path, kept 24 hours. A retry with the same key and body gets the first response again
 (nothing is done twice); the same key with another body gets 422; a retry while the first
 is still running gets 409. A first request that failed on the server (5xx) is forgotten, so
-it can be retried."""
+it can be retried. Records older than 24 hours are deleted by an hourly beat job
+(``idempotent_requests_purge``), not by the requests: a keyed POST only forgets an expired
+record of its own key."""
 
 from __future__ import annotations
 
@@ -62,16 +64,22 @@ class IdempotencyMiddleware:
         return response
 
     def _claim(self, *, scope: str, path: str, key: str, body: str):
-        """The new record of this request, or the response a retry gets."""
-        IdempotentRequest.objects.filter(created_at__lt=timezone.now() - KEPT).delete()
-        try:
-            with transaction.atomic():
-                return IdempotentRequest.objects.create(
-                    scope=scope, path=path, key=key, body_hash=body
-                )
-        except IntegrityError:
-            pass
-        first = IdempotentRequest.objects.filter(scope=scope, path=path, key=key).first()
+        """The new record of this request, or the response a retry gets. A record of this
+        key older than ``KEPT`` that the hourly purge has not deleted yet is forgotten
+        here (that row alone), and this request is a first one."""
+        expired = timezone.now() - KEPT
+        for _attempt in range(2):
+            try:
+                with transaction.atomic():
+                    return IdempotentRequest.objects.create(
+                        scope=scope, path=path, key=key, body_hash=body
+                    )
+            except IntegrityError:
+                pass
+            first = IdempotentRequest.objects.filter(scope=scope, path=path, key=key).first()
+            if first is None or first.created_at >= expired:
+                break
+            IdempotentRequest.objects.filter(pk=first.pk, created_at__lt=expired).delete()
         if first is None:  # expired and deleted in between: a conflict, try again
             return _problem(409, "idempotency_key", "the first request is still running")
         if first.body_hash != body:
@@ -87,3 +95,11 @@ class IdempotencyMiddleware:
         )
         replay["Idempotent-Replay"] = "true"
         return replay
+
+
+def idempotent_requests_purge(*, now=None) -> int:
+    """The hourly beat job's work (``api.tasks``): delete the records kept longer than
+    ``KEPT`` (24 hours). Returns how many. Safe to run twice."""
+    cutoff = (now or timezone.now()) - KEPT
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

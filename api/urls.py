@@ -24,6 +24,7 @@ v1 = [
     path("journal/", revenue.JournalView.as_view(), name="journal"),
     path("schedule/", revenue.ScheduleView.as_view(), name="schedule"),
     path("reports/<str:kind>/", revenue.ReportView.as_view(), name="report"),
+    path("billing-reconcile/", billing.BillingReconcileView.as_view(), name="billing-reconcile"),
 ]
 
 urlpatterns = [

@@ -174,6 +174,25 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+
+def env_seconds(name: str, default: int) -> int:
+    """A whole number of seconds (at least 1) from the environment; anything else stops
+    the start with a message naming the variable."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise ImproperlyConfigured(f"{name}={value!r}: give a whole number of seconds, e.g. 60")
+    return int(value)
+
+
+# I9: a Running collection run whose worker shows no sign of life (no heartbeat) for this
+# long, where its lease cannot tell, is marked FAILED ("worker lost") by the next run or
+# beat tick, which takes over its remaining lines. Read at call time (tests override it).
+CONTRA_RUN_STALE_SECONDS = env_seconds("CONTRA_RUN_STALE_SECONDS", 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

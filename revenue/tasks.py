@@ -7,7 +7,7 @@ from .services.collection import (
     collection_pending_count,
     collection_run_create,
     collection_run_execute,
-    collection_runs_resume,
+    collection_runs_recover,
 )
 from .services.periods import period_close_due
 from .services.totals import ledger_totals_compact
@@ -35,12 +35,15 @@ def collect_inbound_task(self, run_id: int | None = None) -> dict:
     }
 
 
-@shared_task(acks_late=True)
-def collection_runs_resume_task() -> int | None:
-    """I9: beat's minute job: a collection run marked Running whose worker died (a whole
-    worker killed: its message is not delivered again before the broker's visibility
-    timeout) is resumed and finished here. Returns its id (None: nothing to resume)."""
-    return collection_runs_resume()
+@shared_task(bind=True, acks_late=True)
+def collection_runs_resume_task(self) -> int | None:
+    """I9: beat's minute job (*Revenue: resume collection runs whose worker died*; the
+    name is the beat entry's, migration 0018): collection runs marked Running whose worker
+    is lost (a whole worker killed: its message is not delivered again before the broker's
+    visibility timeout) are marked FAILED, and a new run takes over their remaining lines
+    here. Returns that run's id (None: nothing lost, or nothing left to collect)."""
+    run = collection_runs_recover(task_id=self.request.id or "")
+    return run.pk if run is not None else None
 
 
 @shared_task(acks_late=True)

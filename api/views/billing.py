@@ -1,12 +1,20 @@
-"""Invoices and credit memos (orders.md B5, B6): read only, by number, lines in detail."""
+"""Invoices and credit memos (orders.md B5, B6): read only, by number, lines in detail;
+and the billing ↔ revenue reconciliation of a period (close.md M5)."""
 
 from __future__ import annotations
 
+import io
+
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.views import APIView
 
 from orders.models import CreditMemo, CreditMemoLine, Invoice, InvoiceLine
+from orders.reports.reconcile import billing_reconcile_report
+from revenue.reports.output import write_json
+from revenue.services.periods import period_parse
 
 from ..permissions import ModelPermissions
 from ..serializers.orders import (
@@ -76,3 +84,31 @@ class CreditMemoViewSet(BillingDocumentViewSet):
             "order_item__order", "invoice_line__invoice"
         ).order_by("line_number")
         return memos.prefetch_related(Prefetch("lines", queryset=lines))
+
+
+class BillingReconcileView(APIView):
+    """M5: every line of the billing documents dated in a period against the revenue lines
+    emitted for it, as ``billing_reconcile --format json`` gives it (``report``,
+    ``period``, ``rows``, ``totals``, ``unexplained``; amounts as strings). Query
+    parameters as the command's options: ``period`` (YYYYMM, default the open period) and
+    ``currency``. Read with the permission the admin's reconciliation page needs (view
+    invoices)."""
+
+    model = Invoice
+    permission_classes = [ModelPermissions]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, description="YYYYMM (default: the open period)"),
+            OpenApiParameter("currency", str, description="only documents in this currency"),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request):
+        params = request.query_params
+        period = params.get("period")
+        period = period_parse(period, field="period") if period else None  # else 400
+        report = billing_reconcile_report(period=period, currency=params.get("currency") or None)
+        out = io.StringIO()
+        write_json(report, out)
+        return HttpResponse(out.getvalue(), content_type="application/json")

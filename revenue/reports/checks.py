@@ -22,7 +22,7 @@ from django.urls import reverse
 from ..models import CollectionRun, InboundBatch, InboundLine, RevenueContract, SoLine
 from ..models.choices import LineStatus
 from ..selectors_ledger import rords_awaiting_review
-from ..services.collection import STALE_AFTER
+from ..services.collection import collection_run_lost
 from .checklist import BLOCKER, OK, WARNING, Check, checklist_register
 
 NAMED = 5  # contracts named in a carve check's detail
@@ -72,17 +72,19 @@ def check_lines_new(*, period: int, started_at: datetime) -> list[Check]:
 
 
 def check_collection_running(*, period: int, started_at: datetime) -> list[Check]:
-    """Blocker: a collection run that is running and alive. A run without a heartbeat for
-    longer than ``STALE_AFTER`` lost its worker (I9): the next run takes it over, so it
-    does not block."""
-    runs = list(
-        CollectionRun.objects.filter(
-            status=CollectionRun.Status.RUNNING, heartbeat_at__gte=started_at - STALE_AFTER
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:NAMED]
-    )
-    count = len(runs)
+    """Blocker: a collection run that is running and alive. A run marked Running that lost
+    its worker (I9, ``collection_run_lost``: its lease is free, or where a lease cannot
+    tell, no heartbeat for ``CONTRA_RUN_STALE_SECONDS``) does not block: the next run or
+    beat's tick marks it FAILED and takes over its lines. One whose lease a live worker
+    holds blocks, however old its heartbeat."""
+    running = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING).order_by("pk")
+    alive = [
+        pk
+        for pk, heartbeat in running.values_list("pk", "heartbeat_at")
+        if not collection_run_lost(pk, heartbeat)
+    ]
+    runs = alive[:NAMED]
+    count = len(alive)
     named = ", ".join(str(pk) for pk in runs)
     runs_text = _plural(
         count,

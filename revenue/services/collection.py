@@ -9,8 +9,10 @@ LOCKED, so parallel runs share the work and never process one contract at once (
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -27,13 +29,14 @@ from .solines import so_lines_read
 from .validation import rules_enabled
 
 log = logging.getLogger(__name__)
-# A run marked Running is alive while its worker holds its lease (run_lease): a run whose
-# lease is free is taken over at once. The heartbeat is the fallback where the lease cannot
-# tell (a host lost without closing its sockets): no heartbeat for this long, taken over.
-STALE_AFTER = timedelta(minutes=15)
+# I9: a run marked Running is alive while its worker holds its lease (run_lease): a run
+# whose lease is free lost its worker, whatever its heartbeat says, and one whose lease a
+# live worker holds never did. Where a lease cannot tell (no ``fcntl``), a heartbeat older
+# than ``CONTRA_RUN_STALE_SECONDS`` (settings, default 60) says the worker is lost.
 # how long a task delivered again waits for the lease of the run it finds Running: the
 # server session of a worker killed a moment ago can take that long to end
 LEASE_WAIT = 5.0
+# INTERRUPTED: runs marked so before I9's "worker lost" became FAILED (kept for old rows)
 FINISHED = ("SUCCEEDED", "FAILED", "INTERRUPTED")
 # A run goes over the phases again while lines are left for a run (skipped because a
 # parallel run held their contract, I10; stopped as waiting for an earlier-phase line
@@ -49,6 +52,32 @@ LINE_FAULTS = (IntegrityError, DataError, ArithmeticError, ValueError, KeyError,
 
 class CollectionKilled(BaseException):
     """Raised only by tests to simulate a worker killed in the middle of a run."""
+
+
+class RunTakenOver(Exception):
+    """This run was marked finished by another process (its worker taken for lost, I9):
+    it stops where it is and leaves the rest to the run that took over."""
+
+
+def run_stale_after() -> timedelta:
+    """I9: how old a Running run's heartbeat may be: ``CONTRA_RUN_STALE_SECONDS`` (default
+    60), read when asked."""
+    return timedelta(seconds=getattr(settings, "CONTRA_RUN_STALE_SECONDS", 60))
+
+
+def run_heartbeat_stale(heartbeat_at, *, now=None) -> bool:
+    """No heartbeat, or one older than ``run_stale_after()``."""
+    return heartbeat_at is None or heartbeat_at < (now or timezone.now()) - run_stale_after()
+
+
+def collection_run_lost(run_id: int, heartbeat_at, *, now=None) -> bool:
+    """I9: whether Running run ``run_id`` lost its worker: its lease is free (where a lease
+    tells: PostgreSQL, or a file lock), or, where a lease cannot tell, its heartbeat is
+    older than ``CONTRA_RUN_STALE_SECONDS``. A run whose lease a live worker holds is never
+    lost, however old its heartbeat (a slow batch)."""
+    if RunLease(run_id).reliable:
+        return run_worker_gone(run_id)
+    return run_heartbeat_stale(heartbeat_at, now=now)
 
 
 def collection_run_create(*, trigger: str, actor=None, task_id: str = "") -> CollectionRun:
@@ -106,8 +135,10 @@ def _retry_due(queryset):
 
 def collection_run_execute(*, run_id: int, batch_size: int | None = None) -> CollectionRun:
     """Run (or resume) collection run ``run_id``. Safe to call twice: a finished run, or one
-    another live worker is running, is left alone; a run whose worker died (its lease is
-    free, or its heartbeat stale) is taken over where it stopped."""
+    another live worker is running, is left alone; this run's own earlier attempt whose
+    worker died (its lease is free; where a lease cannot tell, its heartbeat stale) is
+    taken over where it stopped (a task delivered again). Other runs that lost their
+    worker are marked FAILED ("worker lost") and this run collects what they left."""
     lease = RunLease(run_id)
     try:
         run = _run_begin(run_id, lease)
@@ -139,11 +170,13 @@ def _run_passes(run: CollectionRun, batch_size: int | None) -> None:
         for _ in range(PASSES):
             before = CollectionRun.objects.values_list("skipped", "collected").get(pk=run.pk)
             for phase in COLLECTION_PHASES:
+                _heartbeat(run)
                 _retry_due(
                     InboundLine.objects.filter(status=LineStatus.ERROR, tran_type__in=phase)
                 ).update(status=LineStatus.NEW, retry=False)
                 cursor = 0
                 while cursor is not None:
+                    _heartbeat(run)
                     cursor = _phase_step(
                         run=run, phase=phase, cursor=cursor, size=size, rules=rules
                     )
@@ -156,17 +189,37 @@ def _run_passes(run: CollectionRun, batch_size: int | None) -> None:
         if after[0] != before[0] or before[0]:
             # ``skipped``: what the run left for later, i.e. what its last pass skipped
             CollectionRun.objects.filter(pk=run.pk).update(skipped=after[0] - before[0])
+    except RunTakenOver:
+        log.warning("collection run %s was taken for lost and taken over: stopping", run.pk)
+        return
     except Exception as problem:
         _run_end(run, CollectionRun.Status.FAILED, f"{type(problem).__name__}: {problem}")
         raise
     _run_end(run, CollectionRun.Status.SUCCEEDED, "")
 
 
+def _heartbeat(run: CollectionRun) -> None:
+    """I9: tell that this run's worker is alive, before each step that can take a while (a
+    phase's retry update, a batch) once a quarter of ``CONTRA_RUN_STALE_SECONDS`` has
+    passed since the last; each batch writes it with its commit too. So a live run's
+    heartbeat is never older than one step (a batch of 2,000 lines takes about a second).
+    Raises ``RunTakenOver`` when another process has marked this run finished."""
+    now = time.monotonic()
+    if now - getattr(run, "_pulse", float("-inf")) < run_stale_after().total_seconds() / 4:
+        return
+    alive = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+    if not alive:
+        raise RunTakenOver(run.pk)
+    run._pulse = now
+
+
 def _run_begin(run_id: int, lease: RunLease) -> CollectionRun | None:
     """Mark the run Running, holding its lease, unless it is finished or a live worker has
     it. Found Running: the lease tells a live worker (a duplicate delivery: leave it) from
     a dead one (this task's own attempt killed, delivered again: take it over), however
-    fresh the dead one's heartbeat."""
+    fresh the dead one's heartbeat; where a lease cannot tell, a stale heartbeat does."""
     status = CollectionRun.objects.values_list("status", flat=True).get(pk=run_id)
     if status in FINISHED:
         return None
@@ -176,18 +229,19 @@ def _run_begin(run_id: int, lease: RunLease) -> CollectionRun | None:
         run = CollectionRun.objects.select_for_update().get(pk=run_id)
         if run.status in FINISHED:
             return None
-        worker_gone = lease.held and lease.reliable
         if not lease.held and run.status == CollectionRun.Status.QUEUED:
             return None  # delivered twice at once: the other delivery is starting it
         if run.status == CollectionRun.Status.RUNNING:
-            if run.heartbeat_at > now - STALE_AFTER and not worker_gone:
+            if not lease.held:
                 return None  # a duplicate delivery of the task: a live worker has it
+            if not lease.reliable and not run_heartbeat_stale(run.heartbeat_at, now=now):
+                return None  # nothing tells but the heartbeat, and it is fresh
             log.warning(
                 "collection run %s: its worker is gone (%s); taking it over",
                 run.pk,
-                "its lease is free" if worker_gone else f"no heartbeat since {run.heartbeat_at}",
+                "its lease is free" if lease.reliable else f"no heartbeat since {run.heartbeat_at}",
             )
-        _runs_of_dead_workers_interrupt(exclude=run.pk, now=now)
+        _lost_runs_fail(now=now, taken_over_by=run.pk)
         period = period_open_get()
         if period is None:
             run.status = CollectionRun.Status.FAILED
@@ -204,52 +258,90 @@ def _run_begin(run_id: int, lease: RunLease) -> CollectionRun | None:
         run.period = period.id
         run.total = run.processed + collection_pending_count()
         run.save()
+    run._pulse = time.monotonic()  # the heartbeat just written (_heartbeat)
     return run
 
 
-def _runs_of_dead_workers_interrupt(*, exclude: int, now) -> None:
-    """Other runs marked Running whose worker is gone: marked Interrupted. This run
-    collects what they left (their lines are collected or untouched, I9)."""
-    CollectionRun.objects.filter(
-        status=CollectionRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    ).exclude(pk=exclude).update(
-        status=CollectionRun.Status.INTERRUPTED,
-        finished_at=now,
-        message="No heartbeat for 15 minutes: the worker stopped. Its lines are "
-        "collected or untouched; later runs pick up the rest.",
+def _lost_message(*, reliable: bool, heartbeat_at, taken_over_by: int | None) -> str:
+    why = (
+        "its worker's process is gone (its lease is free)"
+        if reliable
+        else f"no heartbeat for more than {int(run_stale_after().total_seconds())} seconds"
+        + (f", the last at {heartbeat_at.isoformat(timespec='seconds')}" if heartbeat_at else "")
     )
-    running = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING).exclude(pk=exclude)
-    gone = [pk for pk in running.values_list("pk", flat=True) if run_worker_gone(pk)]
-    if gone:
-        CollectionRun.objects.filter(pk__in=gone, status=CollectionRun.Status.RUNNING).update(
-            status=CollectionRun.Status.INTERRUPTED,
-            finished_at=now,
-            message="Its worker stopped (the process is gone). Its lines are collected or "
-            "untouched; later runs pick up the rest.",
-        )
+    rest = (
+        f"run {taken_over_by}, which takes over, collects the rest."
+        if taken_over_by
+        else "no line was left to collect."
+    )
+    return (
+        f"Worker lost: {why}. Each of its lines is either collected, with all its effects, "
+        f"or untouched; {rest}"
+    )
 
 
-def collection_runs_resume() -> int | None:
-    """I9, beat's minute job: a run marked Running whose worker is gone (its lease free, or
-    no heartbeat for ``STALE_AFTER``) is resumed here, the oldest; it marks the others
-    Interrupted and collects what they left too. A run killed with its whole worker is not
-    delivered again before the broker's visibility timeout (an hour on Redis; never on the
-    filesystem broker). Returns the run resumed, if any."""
-    stale = timezone.now() - STALE_AFTER
-    for pk, heartbeat in (
-        CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING)
-        .order_by("pk")
-        .values_list("pk", "heartbeat_at")
-    ):
-        if (heartbeat is not None and heartbeat < stale) or run_worker_gone(pk):
-            log.warning("collection run %s: its worker is gone; resuming it", pk)
-            collection_run_execute(run_id=pk)
-            return pk
-    return None
+def _lost_runs_fail(*, now, taken_over_by: int | None = None) -> list[int]:
+    """I9: every other run marked Running that lost its worker (``collection_run_lost``)
+    is marked FAILED, its message starting "Worker lost". Each is marked while this process
+    holds that run's lease: its own task delivered again at that moment has either taken
+    it over first (its lease held: not lost) or finds it finished and leaves it. A run
+    whose lease a live worker holds is left alone. Returns the runs marked."""
+    running = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING)
+    if taken_over_by is not None:
+        running = running.exclude(pk=taken_over_by)
+    failed = []
+    for pk, heartbeat in list(running.order_by("pk").values_list("pk", "heartbeat_at")):
+        lease = RunLease(pk)
+        if not lease.acquire():
+            continue  # a live worker holds it
+        marked = 0
+        try:
+            if lease.reliable or run_heartbeat_stale(heartbeat, now=now):
+                marked = CollectionRun.objects.filter(
+                    pk=pk, status=CollectionRun.Status.RUNNING, heartbeat_at=heartbeat
+                ).update(
+                    status=CollectionRun.Status.FAILED,
+                    finished_at=now,
+                    message=_lost_message(
+                        reliable=lease.reliable, heartbeat_at=heartbeat, taken_over_by=taken_over_by
+                    ),
+                )
+        finally:
+            lease.release(finished=bool(marked))
+        if marked:
+            log.warning("collection run %s: worker lost; marked failed", pk)
+            failed.append(pk)
+    return failed
+
+
+def collection_runs_recover(*, task_id: str = "") -> CollectionRun | None:
+    """I9, beat's minute job: runs marked Running that lost their worker
+    (``collection_run_lost``: lease free, or where a lease cannot tell a heartbeat older
+    than ``CONTRA_RUN_STALE_SECONDS``) are marked FAILED ("worker lost"); when lines are
+    waiting to be collected, a new run (trigger BEAT) takes over and collects them here,
+    and is returned. A run killed with its whole worker is not delivered again before the
+    broker's visibility timeout (an hour on Redis; never on the filesystem broker): this
+    job finds it within a minute. A run a live worker holds is left alone."""
+    now = timezone.now()
+    running = CollectionRun.objects.filter(status=CollectionRun.Status.RUNNING)
+    lost = [
+        pk
+        for pk, heartbeat in running.order_by("pk").values_list("pk", "heartbeat_at")
+        if collection_run_lost(pk, heartbeat, now=now)
+    ]
+    if not lost:
+        return None
+    if not collection_pending_count():
+        _lost_runs_fail(now=now)
+        return None
+    log.warning("collection runs %s lost their worker; a new run takes over", lost)
+    run = collection_run_create(trigger=CollectionRun.Trigger.BEAT, task_id=task_id)
+    return collection_run_execute(run_id=run.pk)  # its start marks them FAILED
 
 
 def _run_end(run: CollectionRun, status: str, message: str) -> None:
-    CollectionRun.objects.filter(pk=run.pk).update(
+    """Running → ``status``; a run another process marked finished meanwhile stays so."""
+    CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.RUNNING).update(
         status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), message=message
     )
 

@@ -17,9 +17,12 @@ container) runs no ``finally``, but its lease goes with its process:
   and the kernel drops them when the process dies.
 
 A run marked *Running* whose lease is free has no live worker, whatever its heartbeat
-says: a task delivered again takes it over at once. The heartbeat stays the fallback
-where a lease cannot tell (no ``fcntl``; a host lost without closing its sockets, whose
-server session lives until TCP keepalive gives up).
+says: a task delivered again takes it over at once, and any other run or beat's tick
+marks it FAILED ("worker lost") and collects the rest (``collection_run_lost``). A run
+whose lease is held is never taken for lost, however old its heartbeat. The heartbeat
+(``CONTRA_RUN_STALE_SECONDS``) decides only where a lease cannot tell (no ``fcntl``). A
+host lost without closing its sockets keeps its server session, and so its lease, until
+TCP keepalive gives up: its run is taken for lost then.
 """
 
 from __future__ import annotations

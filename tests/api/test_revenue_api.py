@@ -203,3 +203,14 @@ def test_api_token_command_creates_then_shows_the_same_key(accountant, capsys):
     first = capsys.readouterr().out.strip()
     call_command("api_token", "acct")
     assert capsys.readouterr().out.strip() == first == Token.objects.get(user=accountant).key
+
+
+def test_api_token_rotate_replaces_the_key(accountant, capsys):
+    """interchange.md: ``api_token USERNAME --rotate`` replaces the user's key; the old one
+    no longer authenticates."""
+    call_command("api_token", "acct")
+    first = capsys.readouterr().out.strip()
+    call_command("api_token", "acct", "--rotate")
+    second = capsys.readouterr().out.strip()
+    assert second != first and Token.objects.get(user=accountant).key == second
+    assert not Token.objects.filter(key=first).exists()

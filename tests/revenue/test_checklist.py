@@ -22,8 +22,8 @@ from revenue.reports.checklist import (
 )
 from revenue.reports.checks import REVENUE_CHECKS
 from revenue.reports.output import write_text
-from revenue.services.collection import STALE_AFTER
 from revenue.services.manual import so_line_hold
+from revenue.services.run_lease import RunLease
 from tests.revenue.test_admin import GOOD_CSV
 from tests.revenue.test_reductions import HEADER, book, so
 
@@ -95,19 +95,41 @@ def test_m4_lines_new_block_only_when_staged_before_the_close_started(opened):
     assert severities(rows_now())["lines_new"] == ("ok", 0)
 
 
-def test_m4_a_live_collection_run_blocks_a_stale_one_does_not(opened):
-    """M4 + I9: a RUNNING run with a recent heartbeat blocks; one whose worker is lost
-    (no heartbeat for STALE_AFTER) is taken over by the next run, so it does not."""
+def test_m4_a_live_collection_run_blocks_a_lost_one_does_not(opened, settings):
+    """M4 + I9: a RUNNING run whose lease a live worker holds blocks, however old its
+    heartbeat; one whose lease is free lost its worker (the next run or beat's tick marks
+    it FAILED and takes over), so it does not block, however fresh its heartbeat."""
+    settings.CONTRA_RUN_STALE_SECONDS = 5
     now = timezone.now()
     run = CollectionRun.objects.create(trigger="COMMAND", status="RUNNING", heartbeat_at=now)
     CollectionRun.objects.create(trigger="BEAT", status="SUCCEEDED", heartbeat_at=now)
     CollectionRun.objects.create(trigger="ADMIN", status="QUEUED")
-    rows = rows_now()
-    assert severities(rows)["collection_running"] == ("blocker", 1)
-    assert f"(run {run.pk})" in rows["collection_running"].detail
-    CollectionRun.objects.filter(pk=run.pk).update(
-        heartbeat_at=now - STALE_AFTER - timedelta(seconds=1)
+    assert severities(rows_now())["collection_running"] == ("ok", 0)  # nobody holds it
+
+    lease = RunLease(run.pk)
+    assert lease.acquire()  # its worker, alive
+    try:
+        rows = rows_now()
+        assert severities(rows)["collection_running"] == ("blocker", 1)
+        assert f"(run {run.pk})" in rows["collection_running"].detail
+        CollectionRun.objects.filter(pk=run.pk).update(heartbeat_at=now - timedelta(hours=1))
+        assert severities(rows_now())["collection_running"] == ("blocker", 1)
+    finally:
+        lease.release()
+    assert severities(rows_now())["collection_running"] == ("ok", 0)
+
+
+def test_m4_i9_where_the_lease_cannot_tell_the_heartbeat_decides(opened, settings, monkeypatch):
+    """M4 + I9 without a lease to ask (no ``fcntl``): a RUNNING run blocks while its
+    heartbeat is younger than CONTRA_RUN_STALE_SECONDS, and not once it is older."""
+    monkeypatch.setattr(RunLease, "reliable", property(lambda lease: False))
+    settings.CONTRA_RUN_STALE_SECONDS = 5
+    now = timezone.now()
+    run = CollectionRun.objects.create(
+        trigger="COMMAND", status="RUNNING", heartbeat_at=now - timedelta(seconds=4)
     )
+    assert severities(rows_now())["collection_running"] == ("blocker", 1)
+    CollectionRun.objects.filter(pk=run.pk).update(heartbeat_at=now - timedelta(seconds=6))
     assert severities(rows_now())["collection_running"] == ("ok", 0)
 
 

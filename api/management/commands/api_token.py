@@ -1,4 +1,4 @@
-"""``manage.py api_token USERNAME``: create (or show) the user's API token."""
+"""``manage.py api_token USERNAME [--rotate]``: create (or show) the user's API token."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -10,7 +10,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--reset", action="store_true", help="replace the existing token")
+        parser.add_argument(
+            "--rotate",
+            "--reset",
+            dest="reset",
+            action="store_true",
+            help="replace the existing token (interchange.md: --rotate; --reset is the same)",
+        )
 
     def handle(self, *args, username, reset=False, **options):
         user = get_user_model().objects.filter(username=username).first()
