@@ -300,7 +300,9 @@ def csv_chunks(report):
 
 
 def download_name(report, fmt: str) -> str:
-    return f"{report.kind}-{report.period}.{fmt}".replace("_", "-")
+    """``waterfall-202602-asc606.csv``: the kind, the period and the basis (M1–M3)."""
+    basis = getattr(report, "basis", "")
+    return f"{report.kind}-{report.period}{'-' + basis if basis else ''}.{fmt}".replace("_", "-")
 
 
 def download_view(site, request, slug: str):

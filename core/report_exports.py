@@ -83,7 +83,8 @@ def report_export_run(*, export_id: int) -> ReportExport:
             raise ValueError(f"the filters are not valid: {form.errors.as_text()}")
         built = report.builder(**options)
         built.rows = _counted(built.rows, export.pk)
-        name = f"{FOLDER}/{export.report}-{built.period}-{export.pk}.{export.fmt}"
+        basis = f"-{built.basis}" if getattr(built, "basis", "") else ""  # M1–M3
+        name = f"{FOLDER}/{export.report}-{built.period}{basis}-{export.pk}.{export.fmt}"
         path = Path(settings.MEDIA_ROOT) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         write_xlsx(built, str(path))

@@ -211,11 +211,16 @@ def demo_rows() -> list[dict]:
 
 def later_rows() -> list[dict]:
     """Staged after the close, in the open period: the second credit memo of DEMO-RO-4 meets
-    a posted contra entry and books a contra reversal (P8); a full reduction (P2); a RORD
-    for review."""
+    a posted contra entry and books a contra reversal (P8); a full reduction (P2) that gives
+    back revenue of closed periods, so its contract's carve is re-shared retrospectively; a
+    cut of the last six months of a subscription that gives back nothing recognized, so its
+    contract's remaining carve is spread prospectively (carve.md K7); a RORD for review."""
     return [
         _credit("CM-RO", "DEMO-RO-4", "DEMO-SO-1001-2", "DEMO-CM-4B", "-1700.00"),
         _reduction("DEMO-RO-7", "DEMO-SO-1002-3", "1", "-2160.00", "2026-09-15", "2027-09-14"),
+        _reduction(
+            "DEMO-RO-9", "DEMO-SO-1003-2", "3", "-2700.00", "2028-04-01", "2028-09-30", "EUR"
+        ),
         # ends a month after its SO line: stopped by RPRO-00353 (V6) until reviewed (I5)
         _reduction("DEMO-RO-8", "DEMO-SO-1004-2", "2", "-1800.00", "2027-08-01", "2027-11-30"),
     ]

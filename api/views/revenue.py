@@ -19,6 +19,8 @@ from core.exceptions import BusinessRuleRefused
 from core.parsing import ascii_int
 from revenue.models import CollectionRun, InboundBatch, InboundLine, JournalEntry, Period, SoLine
 from revenue.reports import KINDS, report_build
+from revenue.reports.base import BASES, GROUPINGS
+from revenue.reports.ledger import check_options
 from revenue.reports.output import write_json
 from revenue.selectors import EXPORTS
 from revenue.services.collection import collection_request
@@ -351,17 +353,35 @@ class ScheduleView(ExportView):
 class ReportView(APIView):
     """A month-end report as ``revenue_report --format json`` gives it (close.md M1–M4):
     ``period``, ``through``, ``periods``, ``by``, ``currency``, ``basis`` as query
-    parameters."""
+    parameters. A bad ``basis`` is a 400 naming it, whatever the report."""
 
     model = JournalEntry
     permission_classes = [ModelPermissions]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        responses={200: dict},
+        parameters=[
+            OpenApiParameter("period", str, description="YYYYMM (default: the open period)"),
+            OpenApiParameter("through", str, description="rollforward: the last period"),
+            OpenApiParameter("periods", int, description="waterfall: periods ahead (1–120)"),
+            OpenApiParameter("by", str, enum=list(GROUPINGS)),
+            OpenApiParameter("currency", str, description="ISO 4217 code, e.g. USD"),
+            OpenApiParameter(
+                "basis",
+                str,
+                enum=list(BASES),
+                description="waterfall, rollforward, balances: asc606 (default, with the "
+                "carve) or contractual",
+            ),
+        ],
+    )
     def get(self, request, kind: str):
         if kind not in KINDS:
             raise NotFound(f"no report {kind!r}: one of {', '.join(KINDS)}")
         params = request.query_params
         options = {name: params.get(name) for name in ("by", "currency", "basis")}
+        if options["basis"]:
+            check_options(basis=options["basis"])  # 400, errors {"basis": [...]}
         for name in ("period", "through"):
             if params.get(name):
                 options[name] = period_parse(params[name], field=name)

@@ -26,7 +26,9 @@ from ..selectors_ledger import (
     so_line_reductions,
 )
 from ..services.manual import so_line_dates_change, so_line_hold, so_line_release
+from .carve_panels import so_line_carve_rows
 from .charts import so_line_schedule, waterfall_chart
+from .charts_carve import basis_chart, line_revenue_bases
 from .charts_reductions import reductions_chart
 from .common import ReadOnlyAdmin, amount_text, badge, money_html
 from .filters import CurrencyFilter
@@ -277,6 +279,14 @@ class SoLineAdmin(ReadOnlyAdmin):
                 contra=contra,
                 contra_rows=contra_table(contra, line.currency),
                 contra_outstanding=amount_text(line.contra_balance, line.currency),
+                carve=so_line_carve_rows(line, open_period=open_period),
+                basis_chart=basis_chart(
+                    line_revenue_bases(line.pk).get(line.currency, []),
+                    line.currency,
+                    open_period=open_period,
+                    id="chart-basis",
+                    title="Contractual and ASC 606 revenue per period",
+                ),
                 transactions=line.transactions.order_by("collected_at", "id"),
                 # by content, as the export (ids of entries of schedule rows are negative)
                 journal=line.journal.order_by(

@@ -1,6 +1,7 @@
 """The panels of an SO line page as texts: its figures grouped the way a revenue accountant
-reads them (sell price and reductions P1–P5, revenue S10, allocation A2–A3, contra P7–P8),
-the reductions table (a column per RORD / CM-R) and the contra AR table.
+reads them (sell price and reductions P1–P5, revenue S10, allocation A2–A3 with the carve
+booked K9, contra P7–P8), the reductions table (a column per RORD / CM-R) and the contra AR
+table.
 
 A returned line (return flag Y) shows recognized, deferred and allocatable empty (P2),
 as the lines export does.
@@ -17,6 +18,7 @@ from django.utils.html import format_html
 from ..models import SoLine
 from ..models.periods import period_label
 from ..selectors_ledger import ContraRow, LineFigures, ReductionSchedule
+from .carve_panels import line_carve, treatment_hint, treatment_label
 from .charts_reductions import reduction_color
 from .common import amount_text
 from .staging import plain
@@ -108,7 +110,7 @@ def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
         ),
         FigureGroup(
             "Allocation",
-            "A2, A3",
+            "A2, A3, K9",
             [
                 Figure("SSP input", ssp, ssp_hint),
                 Figure(
@@ -129,6 +131,7 @@ def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
                         else ""
                     ),
                 ),
+                *_carve_figures(line, c),
             ],
         ),
         FigureGroup(
@@ -150,6 +153,28 @@ def figure_groups(line: SoLine, figures: LineFigures) -> list[FigureGroup]:
                     "strong",
                 ),
             ],
+        ),
+    ]
+
+
+def _carve_figures(line: SoLine, currency: str) -> list[Figure]:
+    """The carve booked as adjustment revenue through the open period (recognized) and
+    still to come (deferred), and how the contract's allocation was last placed; none
+    without a carve."""
+    split = line_carve(line, line.contract.treatment)
+    if not split.has_carve:
+        return []
+    return [
+        Figure(
+            "Carve recognized",
+            _money(split.recognized, currency),
+            "Booked as adjustment revenue through the open period",
+        ),
+        Figure("Carve deferred", _money(split.deferred, currency), "Carve − carve recognized"),
+        Figure(
+            "Treatment",
+            treatment_label(split.treatment, short=True) or EMPTY,
+            treatment_hint(split.treatment),
         ),
     ]
 

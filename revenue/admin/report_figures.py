@@ -5,6 +5,9 @@ filtered to the entries it sums: the group (RC_KEY, customer, item or SO line), 
 currency, the account(s) of the basis, the period or range of periods, and for a
 roll-forward movement the entry and source types that make it (``reports.rollforward``).
 The net of the linked list on those accounts (Cr − Dr; Dr − Cr for AR) is the figure.
+On the ASC 606 basis a revenue's contractual and carve parts link to the revenue and the
+adjustment revenue account, a roll-forward's carve to the adjustment liability, its other
+movements to the contract liability alone (carve.md K9).
 """
 
 from __future__ import annotations
@@ -51,8 +54,17 @@ class Journal:
         return f"{self.base}?{urlencode(params)}"
 
 
+def _revenue_parts(accounts) -> dict:
+    """ASC 606: the accounts of ``recognized``'s contractual and carve parts."""
+    if not accounts.carve_revenue:
+        return {}
+    contractual = tuple(a for a in accounts.revenue if a not in accounts.carve_revenue)
+    return {"contractual": contractual, "carve": accounts.carve_revenue}
+
+
 def waterfall_links(rows, options):
-    """M1: recognized ≤ P, each next period, later, deferred (> P), total (all periods)."""
+    """M1: recognized ≤ P (and its contractual and carve parts), each next period, later,
+    deferred (> P), total (all periods)."""
     journal = Journal(options)
     p, n = options["period"], options.get("periods") or 12
     lookups = {
@@ -61,10 +73,13 @@ def waterfall_links(rows, options):
         "deferred": {"period__gte": period_add(p, 1)},
         "total": {},
     }
+    parts = _revenue_parts(journal.accounts)
 
     def link(row, key, sub):
         if key == "periods" and sub:
             return journal.url(row, journal.accounts.revenue, period=sub)
+        if key in parts:
+            return journal.url(row, parts[key], period__lte=p)
         if key in lookups:
             return journal.url(row, journal.accounts.revenue, **lookups[key])
         return ""
@@ -89,6 +104,7 @@ def balances_links(rows, options):
         "rpo_24": (revenue, {"period__gte": period_add(p, 13), "period__lte": period_add(p, 24)}),
         "rpo_later": (revenue, {"period__gte": period_add(p, 25)}),
     }
+    lookups |= {key: (accts, through) for key, accts in _revenue_parts(journal.accounts).items()}
 
     def link(row, key, sub):
         if key not in lookups:
@@ -101,11 +117,14 @@ def balances_links(rows, options):
 
 def rollforward_links(rows, options):
     """M2: a row's period (a totals row: P through Q); opening = before it, closing =
-    through it."""
+    through it. ASC 606: the carve is every adjustment-liability entry of the period(s),
+    the other movements the contract liability's."""
     journal = Journal(options)
     first = options["period"]
     last = options.get("through") or first
     liability = journal.accounts.liability
+    moved = journal.accounts.contractual_liability
+    carve = journal.accounts.carve_liability
 
     def link(row, key, sub):
         start, end = (row["period"], row["period"]) if "period" in row else (first, last)
@@ -113,9 +132,11 @@ def rollforward_links(rows, options):
             return journal.url(row, liability, period__lte=period_add(start, -1))
         if key == "closing":
             return journal.url(row, liability, period__lte=end)
+        if key == "carve" and carve:
+            return journal.url(row, carve, period__gte=start, period__lte=end)
         if key in MOVEMENT_ENTRIES:
             return journal.url(
-                row, liability, period__gte=start, period__lte=end, **MOVEMENT_ENTRIES[key]
+                row, moved, period__gte=start, period__lte=end, **MOVEMENT_ENTRIES[key]
             )
         return ""
 
@@ -169,19 +190,20 @@ def waterfall_chart(page):
 
 def rollforward_chart(page):
     """M2 per currency: opening → billed, credited, released, reversed, contra (other if
-    any) → closing, over the report's periods."""
+    any, the carve on the ASC 606 basis) → closing, over the report's periods."""
     link = rollforward_links(page.totals, page.options)
     first = page.options["period"]
     last = page.options.get("through") or first
     span = _label(first) if first == last else f"{_label(first)} – {_label(last)}"
     signs = {"billed": 1, "credited": -1, "released": -1, "reversed": 1, "contra": -1, "other": 1}
+    signs["carve"] = -1  # ASC 606 basis only: Dr − Cr of the adjustment liability
     charts = []
     for total in page.totals:
         currency = total["currency"]
         steps = [
             (key.capitalize(), sign * total[key], link(total, key, None))
             for key, sign in signs.items()
-            if key != "other" or total[key]
+            if key in total and (key != "other" or total[key])
         ]
         charts.append(
             chart_bridge(

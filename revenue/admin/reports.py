@@ -178,8 +178,9 @@ admin_report_register(
     groups=report_groups,
     links=waterfall_links,
     estimate=report_estimate,
-    description="Recognized through the period, then what each next period will "
-    "recognize, per contract, customer, item or SO line.",
+    description="Recognized through the period (contractual and carve on the ASC 606 "
+    "basis), then what each next period will recognize, per contract, customer, item or SO "
+    "line.",
     order=10,
 )
 admin_report_register(
@@ -192,7 +193,7 @@ admin_report_register(
     links=rollforward_links,
     estimate=rollforward_estimate,
     description="Opening balance, billed, credited, released, reversed, contra, "
-    "closing balance, period by period.",
+    "the carve (ASC 606 basis), closing balance, period by period.",
     order=20,
 )
 admin_report_register(

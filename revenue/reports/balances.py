@@ -8,6 +8,10 @@ figure is taken per contract inside each group, then summed over the group's con
 
 Identity (tested): per currency Σ contract_liability − Σ contract_asset = the CL balance
 through P; Σ rpo = M1's Σ deferred when P is the open period.
+
+On the ASC 606 basis (carve.md K9) revenue is REVENUE + ADJ_REVENUE and the contract
+balance CONTRACT_LIABILITY + ADJ_LIABILITY; a row also shows the parts of ``recognized``:
+``contractual`` (REVENUE) and ``carve`` (ADJ_REVENUE).
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ AMOUNT_KEYS = [
     "rpo_24",
     "rpo_later",
 ]
+CARVE_KEYS = ["contractual", "carve"]  # the parts of `recognized` on the ASC 606 basis
+
+
+def amount_keys(basis: str) -> list[str]:
+    return AMOUNT_KEYS + (CARVE_KEYS if basis_accounts(basis).carve_revenue else [])
 
 
 def balances_report(
@@ -58,12 +67,16 @@ def balances_report(
     annotations = {"bucket": period_buckets(edges, last=RPO_LATER)}
     if by != "contract":
         annotations["contract"] = F("line__contract_id")
+    carve = bool(accounts.carve_revenue)
+    nets = {
+        "ar": credit_net(accounts.receivable),
+        "revenue": credit_net(accounts.revenue),
+        "cl": credit_net(accounts.liability),
+    }
+    if carve:
+        nets["carve"] = credit_net(accounts.carve_revenue)
     rows = grouped_nets(
-        nets={
-            "ar": credit_net(accounts.receivable),
-            "revenue": credit_net(accounts.revenue),
-            "cl": credit_net(accounts.liability),
-        },
+        nets=nets,
         accounts=accounts.receivable + accounts.revenue + accounts.liability,
         by=by,
         dims=dims,
@@ -71,12 +84,17 @@ def balances_report(
         currency=currency,
         groups=groups,
     )
-    totals = Totals(AMOUNT_KEYS)
+    totals = Totals(amount_keys(basis))
+    parts = [
+        Column("contractual", f"Contractual ≤ {p}", AMOUNT),
+        Column("carve", f"Carve ≤ {p}", AMOUNT),
+    ]
     columns = [
         Column("group", GROUP_LABELS[by], TEXT),
         Column("currency", "Currency"),
         Column("billed", f"Billed ≤ {p}", AMOUNT),
         Column("recognized", f"Recognized ≤ {p}", AMOUNT),
+        *(parts if carve else []),
         Column("cl_balance", "CL balance", AMOUNT),
         Column("contract_liability", "Contract liability", AMOUNT),
         Column("contract_asset", "Contract asset", AMOUNT),
@@ -90,24 +108,29 @@ def balances_report(
         title="Contract balances and RPO",
         period=p,
         columns=columns,
-        rows=totals.stream(_pivot(rows, per_contract=by != "contract")),
+        rows=totals.stream(_pivot(rows, per_contract=by != "contract", carve=carve)),
         totals=totals.rows,
         params={"by": by, "currency": currency or "all", "basis": basis},
         identity=(
             "Per currency, Σ contract liability − Σ contract asset = the contract-liability "
-            f"balance booked through {p}; Σ RPO = the waterfall's Σ deferred."
+            f"balance booked through {p}"
+            + (" (with the adjustment liability)" if carve else "")
+            + "; Σ RPO = the waterfall's Σ deferred."
         ),
+        basis=basis,
     )
 
 
-def _empty(group, currency) -> dict:
-    return {"group": group, "currency": currency, **dict.fromkeys(AMOUNT_KEYS, Decimal(0))}
+def _empty(group, currency, *, carve: bool = False) -> dict:
+    keys = AMOUNT_KEYS + (CARVE_KEYS if carve else [])
+    return {"group": group, "currency": currency, **dict.fromkeys(keys, Decimal(0))}
 
 
-def _pivot(rows, *, per_contract: bool):
+def _pivot(rows, *, per_contract: bool, carve: bool = False):
     """Rows come ordered by (group, currency[, contract], bucket). Each contract's CL
     balance is netted on its own (ASC 606 presents one figure per contract), then added
-    into its group's row."""
+    into its group's row. ``carve``: split ``recognized`` into its contractual and carve
+    parts (the rows carry the carve net as ``carve``)."""
     current = None
     row: dict | None = None
     contract = None
@@ -125,7 +148,7 @@ def _pivot(rows, *, per_contract: bool):
             if row is not None:
                 settle()
                 yield _finish(row)
-            current, row, contract, cl = key, _empty(*key), this_contract, Decimal(0)
+            current, row, contract, cl = key, _empty(*key, carve=carve), this_contract, Decimal(0)
         elif per_contract and this_contract != contract:
             settle()
             contract, cl = this_contract, Decimal(0)
@@ -135,6 +158,8 @@ def _pivot(rows, *, per_contract: bool):
             row["billed"] -= minor(item["ar"] or 0)  # AR is debit-normal
             row["recognized"] += revenue
             cl += minor(item["cl"] or 0)
+            if carve:
+                row["carve"] += minor(item["carve"] or 0)
         elif bucket == RPO_12:
             row["rpo_12"] += revenue
         elif bucket == RPO_24:
@@ -148,4 +173,6 @@ def _pivot(rows, *, per_contract: bool):
 
 def _finish(row: dict) -> dict:
     row["rpo"] = row["rpo_12"] + row["rpo_24"] + row["rpo_later"]
+    if "carve" in row:
+        row["contractual"] = row["recognized"] - row["carve"]
     return row

@@ -15,6 +15,7 @@ from core.services import currency_exponent
 
 TEXT, AMOUNT, COUNT, PERIOD, PERIODS = "text", "amount", "count", "period", "periods"
 BASES = ("asc606", "contractual")
+BASIS_NAMES = {"asc606": "ASC 606", "contractual": "contractual"}
 GROUPINGS = ("contract", "customer", "item", "line")
 
 
@@ -59,6 +60,7 @@ class Report:
     params: dict[str, str] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     identity: str = ""  # the sentence the figures prove, shown with the report
+    basis: str = ""  # M1–M3: asc606 or contractual (carve.md K9); "" for a report without one
 
     def total_rows(self) -> list[dict]:
         return self.totals() if callable(self.totals) else self.totals

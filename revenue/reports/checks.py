@@ -6,8 +6,10 @@ fast with millions of collected lines. Only lines NEW before the close
 started and a live collection run block (close.md M4); everything else warns. WITHDRAWN
 lines (I4) are never counted: every check names the statuses it counts.
 
-The carve checks (carve.md K10) are one grouped read of the SO lines: per contract and
-currency Σ CARVE, the currencies of a contract (K8) and which lines have an SSP.
+The carve checks (carve.md K10) are one grouped read of the SO lines and their booked
+carve (``CarveEntry``): per contract and currency Σ CARVE, each line's booked carve against
+its CARVE, the adjustment liability of a fully released contract, the currencies of a
+contract (K8) and which lines have an SSP.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from ..models import CollectionRun, InboundBatch, InboundLine, RevenueContract, SoLine
+from ..models import (
+    CarveEntry,
+    CollectionRun,
+    InboundBatch,
+    InboundLine,
+    Period,
+    RevenueContract,
+    ScheduleRow,
+    SoLine,
+)
 from ..models.choices import LineStatus
 from ..selectors_ledger import rords_awaiting_review
 from ..services.collection import collection_run_lost
@@ -174,39 +185,74 @@ def check_lines_on_hold(*, period: int, started_at: datetime) -> list[Check]:
 
 # --- carve (carve.md K10) -------------------------------------------------------------------
 
-# Per contract and currency: Σ CARVE in minor units (×100, exact on both databases), the
-# lines and the lines with an SSP (A2's Ext SSP); then per contract the flags of K10.
+# Per contract and currency, in minor units (×100, exact integers on SQLite and PostgreSQL
+# alike): Σ CARVE, the lines in the pool (not returned: a returned line has no Ext SSP,
+# whatever its SSP inputs), those with an SSP (A2's Ext SSP), the lines not on hold
+# whose carve booked over all periods (Σ CarveEntry) is not their CARVE (null counts as 0),
+# and the adjustment liability (Σ CarveEntry: Dr − Cr of ADJ_LIABILITY). Where that liability
+# is not 0, ``pending`` finds the contracts and currencies with a line not fully released:
+# schedule rows of a future period, or held, whose sum is not 0 (read through each line's
+# index, for those few contracts only). Then per contract the flags of K10.
 CONTRACT_FLAGS = """
-WITH per_currency AS (
-    SELECT contract_id,
-           SUM(CAST(ROUND(carve * 100) AS BIGINT)) AS carve_cents,
-           COUNT(*) AS n,
-           COUNT(ext_ssp) AS with_ssp
-    FROM {lines}
-    GROUP BY contract_id, ext_sll_prc_currency
+WITH booked AS (
+    SELECT line_id, SUM(CAST(ROUND(amount * 100) AS BIGINT)) AS cents
+    FROM {carve}
+    GROUP BY line_id
+), per_currency AS (
+    SELECT so.contract_id,
+           so.ext_sll_prc_currency AS currency,
+           SUM(CAST(ROUND(so.carve * 100) AS BIGINT)) AS carve_cents,
+           SUM(CASE WHEN so.return_flag = 'Y' THEN 0 ELSE 1 END) AS n,
+           COUNT(so.ext_ssp) AS with_ssp,
+           SUM(CASE WHEN NOT so.hold
+                     AND COALESCE(booked.cents, 0)
+                         <> COALESCE(CAST(ROUND(so.carve * 100) AS BIGINT), 0)
+                    THEN 1 ELSE 0 END) AS booked_off,
+           SUM(COALESCE(booked.cents, 0)) AS liability_cents
+    FROM {lines} so
+    LEFT JOIN booked ON booked.line_id = so.id
+    GROUP BY so.contract_id, so.ext_sll_prc_currency
+), pending AS (
+    SELECT DISTINCT per_currency.contract_id, per_currency.currency
+    FROM per_currency
+    JOIN {lines} so ON so.contract_id = per_currency.contract_id
+                     AND so.ext_sll_prc_currency = per_currency.currency
+    JOIN {schedule} sched ON sched.line_id = so.id
+    WHERE per_currency.liability_cents <> 0 AND (sched.period > {open} OR sched.held)
+    GROUP BY per_currency.contract_id, per_currency.currency,
+             sched.line_id, sched.period, sched.held
+    HAVING SUM(CAST(ROUND(sched.amount * 100) AS BIGINT)) <> 0
 ), per_contract AS (
-    SELECT contract_id,
+    SELECT per_currency.contract_id,
            SUM(CASE WHEN carve_cents <> 0 THEN 1 ELSE 0 END) AS unbalanced,
+           SUM(booked_off) AS booked_off,
+           SUM(CASE WHEN liability_cents <> 0 AND pending.contract_id IS NULL
+                    THEN 1 ELSE 0 END) AS liability,
            COUNT(*) AS currencies,
            SUM(with_ssp) AS with_ssp,
            SUM(n) AS n
     FROM per_currency
-    GROUP BY contract_id
+    LEFT JOIN pending ON pending.contract_id = per_currency.contract_id
+                     AND pending.currency = per_currency.currency
+    GROUP BY per_currency.contract_id
 ), flags AS (
     SELECT contract_id,
            CASE WHEN unbalanced > 0 THEN 1 ELSE 0 END AS unbalanced,
+           CASE WHEN booked_off > 0 THEN 1 ELSE 0 END AS booked,
+           CASE WHEN liability > 0 THEN 1 ELSE 0 END AS liability,
            CASE WHEN currencies > 1 THEN 1 ELSE 0 END AS currencies,
            CASE WHEN with_ssp > 0 AND with_ssp < n THEN 1 ELSE 0 END AS partial_ssp
     FROM per_contract
 )
 """
-FLAG_COUNTS = "SELECT SUM(unbalanced), SUM(currencies), SUM(partial_ssp) FROM flags"
 FLAGGED = """
-SELECT flags.contract_id, contract.rc_key
-FROM flags JOIN {contracts} contract ON contract.id = flags.contract_id
-WHERE flags.{flag} = 1
-ORDER BY contract.rc_key
-LIMIT %s
+SELECT '{flag}', contract_id, rc_key FROM (
+    SELECT flags.contract_id, contract.rc_key
+    FROM flags JOIN {contracts} contract ON contract.id = flags.contract_id
+    WHERE flags.{flag} = 1
+    ORDER BY contract.rc_key
+    LIMIT %s
+) AS flagged_{flag}
 """
 # (check, flag column, detail when found, detail when clear)
 CARVE_CHECKS = (
@@ -215,6 +261,20 @@ CARVE_CHECKS = (
         "unbalanced",
         "{} with Σ CARVE ≠ 0 in a currency (it must add up to 0): check the allocation of {}",
         "every contract's carve adds up to 0 per currency",
+    ),
+    (
+        "carve_booked",
+        "booked",
+        "{} with a line not on hold whose carve booked over all periods is not its CARVE: "
+        "check the carve entries of {}",
+        "every line not on hold has booked its CARVE over its periods",
+    ),
+    (
+        "carve_liability",
+        "liability",
+        "{} fully released whose adjustment liability is not 0 in a currency (it must be "
+        "once every line has released everything): check the carve entries of {}",
+        "no fully released contract keeps an adjustment liability",
     ),
     (
         "contract_currencies",
@@ -229,29 +289,68 @@ CARVE_CHECKS = (
         "no contract mixes lines with and without an SSP",
     ),
 )
+CARVE_FLAGS = tuple(flag for _, flag, *_ in CARVE_CHECKS)
 
 
-def _contract_flags() -> tuple[list[int], dict[str, list[tuple[int, str]]]]:
-    """The three counts of contracts (one query), then, for each count that is not 0, the
-    first contracts flagged by RC_KEY (one query each: normally none)."""
-    head = CONTRACT_FLAGS.format(lines=connection.ops.quote_name(SoLine._meta.db_table))
+def _flags_head(open_period: str = "%s") -> str:
+    """The flags' SQL; ``open_period``: the SQL of the open period (a parameter, or a
+    subquery of the periods)."""
+    quote = connection.ops.quote_name
+    return CONTRACT_FLAGS.format(
+        carve=quote(CarveEntry._meta.db_table),
+        lines=quote(SoLine._meta.db_table),
+        schedule=quote(ScheduleRow._meta.db_table),
+        open=open_period,
+    )
+
+
+def _contract_flags(period: int) -> tuple[list[int], dict[str, list[tuple[int, str]]]]:
+    """The counts of contracts per flag (one query), then, when one is not 0, the first
+    contracts of each flag by RC_KEY (one more query for all of them: normally none).
+    ``period``: the open period (a later schedule row is not released yet)."""
+    head = _flags_head()
     contracts = connection.ops.quote_name(RevenueContract._meta.db_table)
+    sums = ", ".join(f"SUM({flag})" for flag in CARVE_FLAGS)
     flagged: dict[str, list[tuple[int, str]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(head + FLAG_COUNTS)
+        cursor.execute(f"{head} SELECT {sums} FROM flags", [period])
         counts = [int(value or 0) for value in cursor.fetchone()]
-        for (_, flag, *_), count in zip(CARVE_CHECKS, counts, strict=True):
-            if count:
-                cursor.execute(head + FLAGGED.format(contracts=contracts, flag=flag), [LINKED])
-                flagged[flag] = cursor.fetchall()
+        found = [flag for flag, count in zip(CARVE_FLAGS, counts, strict=True) if count]
+        if found:
+            lists = " UNION ALL ".join(
+                FLAGGED.format(contracts=contracts, flag=flag) for flag in found
+            )
+            cursor.execute(head + lists, [period, *[LINKED] * len(found)])
+            for flag, pk, rc_key in cursor.fetchall():
+                flagged.setdefault(flag, []).append((pk, rc_key))
+    for mine in flagged.values():
+        mine.sort(key=lambda item: item[1])
     return counts, flagged
 
 
+def carve_flagged_contract_ids(flag: str | None = None) -> set[int]:
+    """The contracts a carve check of K10 flags (``flag``: one of ``CARVE_FLAGS``,
+    unbalanced, booked, liability, currencies, partial_ssp), or any of them (None), as of
+    the open period: one query. The admin's contract list filters on it."""
+    if flag is not None and flag not in CARVE_FLAGS:
+        raise ValueError(f"not a carve flag: {flag!r}")
+    where = f"{flag} = 1" if flag else " OR ".join(f"{f} = 1" for f in CARVE_FLAGS)
+    periods = connection.ops.quote_name(Period._meta.db_table)
+    open_period = f"COALESCE((SELECT MAX(id) FROM {periods} WHERE status = %s), 0)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_flags_head(open_period)} SELECT contract_id FROM flags WHERE {where}",
+            [Period.Status.OPEN.value],
+        )
+        return {int(pk) for (pk,) in cursor.fetchall()}
+
+
 def check_carve(*, period: int, started_at: datetime) -> list[Check]:
-    """Warnings of carve.md K10 that the ledger can compute today: Σ CARVE ≠ 0 per contract
-    and currency, contracts in several currencies (K8), contracts with lines with and
-    without an SSP. (Carve is not booked yet: there is no booked carve to compare.)"""
-    counts, flagged = _contract_flags()
+    """Warnings of carve.md K10, per contract and currency: Σ CARVE ≠ 0; a line not on hold
+    whose carve booked over all periods (its carve entries) is not its CARVE; every line
+    fully released but the adjustment liability not 0; lines in several currencies (K8);
+    lines with and without an SSP. The first three are also the test invariants of K10."""
+    counts, flagged = _contract_flags(period)
     rows = []
     for (name, flag, found, clear), count in zip(CARVE_CHECKS, counts, strict=True):
         mine = flagged.get(flag, [])

@@ -38,11 +38,22 @@ CENTS = Cast(Round(F("amount") * 100), BigIntegerField())
 
 @dataclass(frozen=True)
 class Accounts:
-    """The accounts a basis reads (carve.md K9): ASC 606 counts the adjustment accounts."""
+    """The accounts a basis reads (carve.md K9): ASC 606 counts the adjustment accounts.
+
+    ``carve_revenue`` / ``carve_liability``: the part of ``revenue`` / ``liability`` that is
+    carve (empty on the contractual basis): M1 and M3 show revenue's contractual and carve
+    parts, M2 the carve as a movement of its own."""
 
     revenue: tuple[str, ...]
     liability: tuple[str, ...]
     receivable: tuple[str, ...] = (Account.AR,)
+    carve_revenue: tuple[str, ...] = ()
+    carve_liability: tuple[str, ...] = ()
+
+    @property
+    def contractual_liability(self) -> tuple[str, ...]:
+        """The liability accounts without the carve's: what M2's other movements move."""
+        return tuple(a for a in self.liability if a not in self.carve_liability)
 
 
 def basis_accounts(basis: str) -> Accounts:
@@ -51,6 +62,8 @@ def basis_accounts(basis: str) -> Accounts:
     return Accounts(
         revenue=(Account.REVENUE, Account.ADJ_REVENUE),
         liability=tuple(LIABILITY_ACCOUNTS),  # ledger_total_liability serves M3's netting
+        carve_revenue=(Account.ADJ_REVENUE,),
+        carve_liability=(Account.ADJ_LIABILITY,),
     )
 
 
@@ -175,5 +188,5 @@ def check_options(*, by: str | None = None, basis: str = "asc606") -> None:
         raise BusinessRuleRefused(
             rule="K9",
             field="basis",
-            message=f"'{basis}' is not a basis: use asc606 or contractual",
+            message=f"'{str(basis)[:30]}' is not a basis: use asc606 or contractual",
         )

@@ -1,8 +1,9 @@
 """Writing a report (close.md conventions): JSON, CSV and a text table to a text stream,
 XLSX to a binary file. Every writer streams the rows once; totals come after them.
 
-- JSON: ``{"report", "period", "rows", "totals"}`` (+ a report's sections such as M5's
-  ``unexplained``); amounts as strings in the currency's minor unit, periods ``YYYYMM``.
+- JSON: ``{"report", "period", "rows", "totals"}`` (+ ``basis`` for M1–M3, a report's
+  sections such as M5's ``unexplained``); amounts as strings in the currency's minor unit,
+  periods ``YYYYMM``.
 - CSV: the JSON keys in upper case; a ``periods`` dict becomes one column per YYYYMM.
 - XLSX: formatted numbers per currency, frozen header, totals below, a Parameters sheet.
 - CSV and XLSX: a text cell that a spreadsheet could run as a formula gets a leading ``'``
@@ -21,7 +22,17 @@ from typing import IO
 from core.services import currency_exponent
 from core.spreadsheet import formula_text
 
-from .base import AMOUNT, COUNT, PERIOD, PERIODS, Column, Report, amount_text, period_key
+from .base import (
+    AMOUNT,
+    BASIS_NAMES,
+    COUNT,
+    PERIOD,
+    PERIODS,
+    Column,
+    Report,
+    amount_text,
+    period_key,
+)
 
 FORMATS = ("table", "csv", "json", "xlsx")
 
@@ -84,6 +95,8 @@ def _total_columns(report: Report) -> list[Column]:
 
 def write_json(report: Report, out: IO[str]) -> int:
     head = {"report": report.kind, "period": period_key(report.period)}
+    if report.basis:
+        head["basis"] = report.basis
     out.write("{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items()))
     out.write('  "rows": ')
     count = _json_rows(report.columns, report.rows, out)
@@ -147,7 +160,7 @@ def write_table(report: Report, out: IO[str]) -> int:
             for v, w, r in zip(values, widths, right, strict=True)
         ).rstrip()
 
-    out.write(f"{report.title} — period {report.period}\n")
+    out.write(f"{report.title} — period {report.period}{basis_text(report)}\n")
     out.write(line(header) + "\n")
     out.write(line(["-" * w for w in widths]) + "\n")
     for values in body:
@@ -162,6 +175,11 @@ def write_table(report: Report, out: IO[str]) -> int:
         for row in rows:
             out.write("  " + "  ".join(_csv_text(c, None, row) for c in section.columns) + "\n")
     return len(body)
+
+
+def basis_text(report: Report) -> str:
+    """What follows a title: ", ASC 606 basis" (M1–M3), nothing for a report without one."""
+    return f", {BASIS_NAMES.get(report.basis, report.basis)} basis" if report.basis else ""
 
 
 def write_text(report: Report, *, fmt: str, out: IO[str]) -> int:

@@ -34,22 +34,26 @@ def waterfall_totals(
     *, period=None, periods: int = 12, currency=None, basis: str = "asc606", **_
 ) -> list[dict]:
     """M1's totals: Σ over every group is the revenue of every entry, whatever --by."""
-    from .waterfall import LATER, RECOGNIZED, _pivot, check_periods
+    from .waterfall import LATER, RECOGNIZED, _pivot, amount_keys, check_periods
 
     check_periods(periods)
     p = report_period(period)
     ahead = [period_add(p, i) for i in range(1, periods + 1)]
     edges = [(p, RECOGNIZED)] + [(x, x) for x in ahead]
+    accounts = basis_accounts(basis)
+    nets = {"net": accounts.revenue}
+    if accounts.carve_revenue:
+        nets["carve"] = accounts.carve_revenue
     rows = total_nets(
-        accounts=basis_accounts(basis).revenue,
+        accounts=accounts.revenue,
+        nets=nets,
         dims=["bucket"],
         annotations={"bucket": period_buckets(edges, last=LATER)},
         currency=currency,
     )
-    from .waterfall import AMOUNT_KEYS
-
     keys = [period_key(x) for x in ahead]
-    return [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), keys)]
+    pivoted = _pivot(_ungrouped(rows), keys, carve=bool(accounts.carve_revenue))
+    return [_shaped(row, amount_keys(basis)) for row in pivoted]
 
 
 def balances_totals(
@@ -59,19 +63,23 @@ def balances_totals(
     netted inside each group, so a contract whose SO lines fall in several groups (two
     customers, items or lines) is netted per group; those few are read from the journal.
     None when there are too many of them (``SPLIT_LIMIT``): the caller adds the rows."""
-    from .balances import AMOUNT_KEYS, RPO_12, RPO_24, RPO_LATER, THROUGH, _pivot
+    from .balances import RPO_12, RPO_24, RPO_LATER, THROUGH, _pivot, amount_keys
 
     p = report_period(period)
     accounts = basis_accounts(basis)
     edges = [(p, THROUGH), (period_add(p, 12), RPO_12), (period_add(p, 24), RPO_24)]
+    nets = {"ar": accounts.receivable, "revenue": accounts.revenue, "cl": accounts.liability}
+    if accounts.carve_revenue:
+        nets["carve"] = accounts.carve_revenue
     rows = total_nets(
         accounts=accounts.receivable + accounts.revenue + accounts.liability,
-        nets={"ar": accounts.receivable, "revenue": accounts.revenue, "cl": accounts.liability},
+        nets=nets,
         dims=["bucket"],
         annotations={"bucket": period_buckets(edges, last=RPO_LATER)},
         currency=currency,
     )
-    totals = [_shaped(row, AMOUNT_KEYS) for row in _pivot(_ungrouped(rows), per_contract=False)]
+    pivoted = _pivot(_ungrouped(rows), per_contract=False, carve=bool(accounts.carve_revenue))
+    totals = [_shaped(row, amount_keys(basis)) for row in pivoted]
     netted = _contract_netting(p, accounts.liability, currency)
     if by != "contract":
         split = _split_contracts(by)

@@ -3,6 +3,10 @@ each of the next N periods (then all later ones) will recognize.
 
 Identity (tested): per currency Σ total = REVENUE Cr − Dr over the whole journal, and
 Σ recognized = the same through P.
+
+On the ASC 606 basis (carve.md K9) revenue is REVENUE + ADJ_REVENUE, and a row also shows
+the two parts of ``recognized``: ``contractual`` (REVENUE) and ``carve`` (ADJ_REVENUE). The
+contractual basis reads REVENUE alone, with the columns it always had.
 """
 
 from __future__ import annotations
@@ -25,6 +29,19 @@ from .ledger import (
 
 RECOGNIZED, LATER = 0, 999999
 AMOUNT_KEYS = ["recognized", "later", "deferred", "total"]
+CARVE_KEYS = ["contractual", "carve"]  # the parts of `recognized` on the ASC 606 basis
+
+
+def amount_keys(basis: str) -> list[str]:
+    return AMOUNT_KEYS + (CARVE_KEYS if basis_accounts(basis).carve_revenue else [])
+
+
+def revenue_nets(accounts) -> dict:
+    """``net``: the basis's revenue; ``carve``: its carve part (ASC 606 only)."""
+    nets = {"net": credit_net(accounts.revenue)}
+    if accounts.carve_revenue:
+        nets["carve"] = credit_net(accounts.carve_revenue)
+    return nets
 
 
 def waterfall_report(
@@ -41,22 +58,28 @@ def waterfall_report(
     p = report_period(period)
     ahead = [period_add(p, i) for i in range(1, periods + 1)]
     keys = [period_key(x) for x in ahead]
-    accounts = basis_accounts(basis).revenue
+    accounts = basis_accounts(basis)
+    carve = bool(accounts.carve_revenue)
     edges = [(p, RECOGNIZED)] + [(x, x) for x in ahead]
     rows = grouped_nets(
-        nets={"net": credit_net(accounts)},
-        accounts=accounts,
+        nets=revenue_nets(accounts),
+        accounts=accounts.revenue,
         by=by,
         dims=["bucket"],
         annotations={"bucket": period_buckets(edges, last=LATER)},
         currency=currency,
         groups=groups,
     )
-    totals = Totals(AMOUNT_KEYS, periods=keys)
+    totals = Totals(amount_keys(basis), periods=keys)
+    parts = [
+        Column("contractual", f"Contractual ≤ {p}", AMOUNT),
+        Column("carve", f"Carve ≤ {p}", AMOUNT),
+    ]
     columns = [
         Column("group", GROUP_LABELS[by]),
         Column("currency", "Currency"),
         Column("recognized", f"Recognized ≤ {p}", AMOUNT),
+        *(parts if carve else []),
         Column("periods", "Periods", PERIODS, subkeys=tuple(keys)),
         Column("later", "Later", AMOUNT),
         Column("deferred", "Deferred", AMOUNT),
@@ -67,13 +90,15 @@ def waterfall_report(
         title="Revenue waterfall",
         period=p,
         columns=columns,
-        rows=totals.stream(_pivot(rows, keys)),
+        rows=totals.stream(_pivot(rows, keys, carve=carve)),
         totals=totals.rows,
         params={"periods": str(periods), "by": by, "currency": currency or "all", "basis": basis},
         identity=(
             "Per currency, Σ total = revenue (Cr − Dr) over the whole journal and "
-            f"Σ recognized = revenue booked in periods ≤ {p}."
+            f"Σ recognized = revenue booked in periods ≤ {p}"
+            + (" (contractual + carve)." if carve else ".")
         ),
+        basis=basis,
     )
 
 
@@ -84,9 +109,10 @@ def check_periods(periods: int) -> None:
         )
 
 
-def _pivot(rows, keys: list[str]):
+def _pivot(rows, keys: list[str], *, carve: bool = False):
     """The database answers one row per (group, currency, bucket); a report row per
-    (group, currency) gathers them."""
+    (group, currency) gathers them. ``carve``: split ``recognized`` into its contractual
+    and carve parts (the rows carry the carve net as ``carve``)."""
     current = None
     row: dict | None = None
     for item in rows:
@@ -102,10 +128,14 @@ def _pivot(rows, keys: list[str]):
                 "periods": dict.fromkeys(keys, Decimal(0)),
                 "later": Decimal(0),
             }
+            if carve:
+                row["carve"] = Decimal(0)
         amount = minor(item["net"] or 0)
         bucket = item["bucket"]
         if bucket == RECOGNIZED:
             row["recognized"] += amount
+            if carve:
+                row["carve"] += minor(item["carve"] or 0)
         elif bucket == LATER:
             row["later"] += amount
         else:
@@ -117,4 +147,6 @@ def _pivot(rows, keys: list[str]):
 def _finish(row: dict) -> dict:
     row["deferred"] = sum(row["periods"].values(), Decimal(0)) + row["later"]
     row["total"] = row["recognized"] + row["deferred"]
+    if "carve" in row:
+        row["contractual"] = row["recognized"] - row["carve"]
     return row

@@ -119,16 +119,22 @@ def test_document_pages_show_their_status_path_and_fit_the_window(logged_in_page
 
 def revenue_pages() -> list[tuple[str, str]]:
     """The revenue pages an accountant reads most: the inbound list and a staged line, an
-    SO line with its charts (a chart's screen-reader table once made it 1,460 px wide)."""
-    from revenue.models import InboundLine, SoLine
+    SO line with its charts (a chart's screen-reader table once made it 1,460 px wide), a
+    revenue contract with its allocation table, versions and revenue chart, and one of its
+    lines with its carve rows."""
+    from revenue.models import InboundLine, RevenueContract, SoLine
 
     line = InboundLine.objects.order_by("pk").first()
     so_line = SoLine.objects.order_by("pk").first()
+    contract = RevenueContract.objects.filter(carve_versions__treatment="PROSPECTIVE").first()
+    carved = SoLine.objects.filter(contract=contract, rord_sll_prc__lt=0).first()  # reduced
     return [
         ("inbound-list", "/admin/revenue/inboundline/"),
         ("inbound-line", f"/admin/revenue/inboundline/{line.pk}/change/"),
         ("so-line", f"/admin/revenue/soline/{so_line.pk}/change/"),
         ("periods", "/admin/revenue/period/"),
+        ("revenue-contract", f"/admin/revenue/revenuecontract/{contract.pk}/change/"),
+        ("so-line-carve", f"/admin/revenue/soline/{carved.pk}/change/"),
     ]
 
 

@@ -29,6 +29,10 @@ M2_ROW_KEYS = {
     "other",
     "closing",
 }
+# the ASC 606 basis (the default) adds recognized's contractual and carve parts to M1 and
+# M3 rows and the carve movement to M2 rows (carve.md K9); the contractual basis has the
+# keys above
+CARVE_KEYS = {"contractual", "carve"}
 M3_ROW_KEYS = {
     "group",
     "currency",

@@ -35,6 +35,8 @@ REVENUE = [
     "rords_review",
     "lines_on_hold",
     "carve_unbalanced",
+    "carve_booked",
+    "carve_liability",
     "contract_currencies",
     "contract_partial_ssp",
 ]
@@ -144,6 +146,8 @@ def test_m4_stopped_waiting_and_review_lines_warn_and_never_block(stopped):
         "rords_review": ("warning", 1),
         "lines_on_hold": ("ok", 0),
         "carve_unbalanced": ("ok", 0),
+        "carve_booked": ("ok", 0),
+        "carve_liability": ("ok", 0),
         "contract_currencies": ("ok", 0),
         "contract_partial_ssp": ("ok", 0),
     }

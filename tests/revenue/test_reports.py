@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from revenue.services.settings import profile_set
 from tests.revenue.report_checks import (
+    CARVE_KEYS,
     M1_ROW_KEYS,
     M2_ROW_KEYS,
     M3_ROW_KEYS,
@@ -52,11 +53,13 @@ def test_m1_waterfall_rv1_step1(rv1):
     """M1: SO100 recognizes 1280 in 201901 (hardware + the first months), then 80 a month."""
     data = report("waterfall")
     assert data["report"] == "waterfall" and data["period"] == "201901"
-    assert set(data) == {"report", "period", "rows", "totals"}
+    assert set(data) == {"report", "period", "basis", "rows", "totals"}
+    assert data["basis"] == "asc606"  # the default (carve.md K9)
     [row] = data["rows"]
-    assert set(row) == M1_ROW_KEYS
+    assert set(row) == M1_ROW_KEYS | CARVE_KEYS
     assert row["group"] == "SO100" and row["currency"] == "USD"
     assert row["recognized"] == "1280.00"
+    assert (row["contractual"], row["carve"]) == ("1280.00", "0.00")  # no SSP: no carve
     assert row["periods"] == {f"2019{m:02d}": "80.00" for m in range(2, 13)} | {"202001": "0.00"}
     assert (row["later"], row["deferred"], row["total"]) == ("0.00", "880.00", "2160.00")
     assert data["totals"] == [{k: v for k, v in row.items() if k != "group"}]
@@ -87,7 +90,10 @@ def test_m3_balances_rv1_step1(rv1):
     """M3: billed 2160 ahead of 1280 recognized → a contract liability of 880, RPO 880."""
     data = report("balances")
     [row] = data["rows"]
-    assert set(row) == M3_ROW_KEYS
+    assert set(row) == M3_ROW_KEYS | CARVE_KEYS
+    assert (row.pop("contractual"), row.pop("carve")) == ("1280.00", "0.00")
+    [contractual] = report("balances", "--basis", "contractual")["rows"]
+    assert contractual == row
     assert row == {
         "group": "SO100",
         "currency": "USD",
@@ -107,7 +113,8 @@ def test_m2_rollforward_rv1_step1(rv1):
     """M2: 201901 opens at 0, bills 2160, releases 1280, closes at 880."""
     data = report("rollforward", "--period", "201901", "--through", "201903")
     rows = data["rows"]
-    assert [set(r) for r in rows] == [M2_ROW_KEYS] * 3
+    assert [set(r) for r in rows] == [M2_ROW_KEYS | {"carve"}] * 3
+    assert {r["carve"] for r in rows} == {"0.00"}
     first, second, third = rows
     assert (first["opening"], first["billed"], first["released"], first["closing"]) == (
         "0.00",
@@ -238,16 +245,26 @@ def test_m3_m6_a_contract_split_across_customers_is_netted_per_customer(ledger, 
 
 
 def test_reports_filter_by_currency_and_basis(rv1):
-    """--currency keeps one currency; --basis contractual equals asc606 with no carve booked."""
+    """--currency keeps one currency; with no carve booked --basis contractual has the
+    figures of asc606, without its carve columns (contractual and carve, all 0.00)."""
     assert report("waterfall", "--currency", "EUR")["rows"] == []
     assert report("waterfall", "--currency", "usd")["totals"][0]["total"] == "2160.00"
     for kind in ("waterfall", "balances", "rollforward"):
-        assert report(kind, "--basis", "contractual") == report(kind, "--basis", "asc606")
+        contractual = report(kind, "--basis", "contractual")
+        asc606 = report(kind, "--basis", "asc606")
+        assert (contractual.pop("basis"), asc606.pop("basis")) == ("contractual", "asc606")
+        for part in ("rows", "totals"):
+            pairs = zip(contractual[part], asc606[part], strict=True)
+            assert [{k: r[k] for k in c} for c, r in pairs] == contractual[part]
+            assert {r.get("carve", "0.00") for r in asc606[part]} == {"0.00"}
+            assert all("carve" not in r for r in contractual[part])
 
 
 def test_reports_csv_columns_and_formula_escape(ledger):
     """CSV: the JSON keys in upper case, M1's periods one column per YYYYMM then LATER; a
-    text cell that starts like a formula gets a leading quote, amounts stay numbers."""
+    text cell that starts like a formula gets a leading quote, amounts stay numbers. The
+    contractual basis has the columns it always had; ASC 606 (the default) adds recognized's
+    CONTRACTUAL and CARVE parts beside it."""
     ledger.cmd("revenue_period", "open", "202601")
     ledger.stage(
         "TRAN_TYPE,SO_NUM,SO_LINE_ID,SO_DATE,ORD_QTY,EXT_LST_PRC,EXT_SLL_PRC,CURR,F_CUR,"
@@ -256,7 +273,17 @@ def test_reports_csv_columns_and_formula_escape(ledger):
     )
     ledger.collect()
     out = io.StringIO()
-    call_command("revenue_report", "waterfall", "--periods", "2", "--format", "csv", stdout=out)
+    call_command(
+        "revenue_report",
+        "waterfall",
+        "--periods",
+        "2",
+        "--basis",
+        "contractual",
+        "--format",
+        "csv",
+        stdout=out,
+    )
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == [
         "GROUP",
@@ -278,6 +305,12 @@ def test_reports_csv_columns_and_formula_escape(ledger):
         "200.00",
         "300.00",
     ]
+    out = io.StringIO()
+    call_command("revenue_report", "waterfall", "--periods", "2", "--format", "csv", stdout=out)
+    asc606 = list(csv.reader(io.StringIO(out.getvalue())))
+    assert asc606[0][2:5] == ["RECOGNIZED", "CONTRACTUAL", "CARVE"]
+    assert asc606[1][2:5] == ["100.00", "100.00", "0.00"]
+    assert [r[:3] + r[5:] for r in asc606] == rows
 
 
 def test_report_jpy_amounts_have_no_decimals(ledger):
@@ -300,6 +333,7 @@ def test_report_command_refusals_exit_2(rv1, tmp_path):
         (["waterfall", "--period", "2019-13"], "not a period"),
         (["waterfall", "--periods", "0"], "--periods"),
         (["waterfall", "--currency", "US"], "ISO 4217"),
+        (["balances", "--basis", "ifrs"], "--basis ifrs: give asc606 or contractual"),
         (["rollforward", "--period", "201905", "--through", "201901"], "before"),
         (["waterfall", "--output", str(tmp_path / "nope" / "x.csv")], "folder"),
     ]:

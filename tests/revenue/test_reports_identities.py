@@ -51,6 +51,7 @@ def _check_totals(data, keys):
 
 def check_waterfall_and_balances(period: int, sides) -> None:
     revenue = credit_nets(sides, REVENUE)
+    carve = credit_nets(sides, ("ADJ_REVENUE",))
     liability = credit_nets(sides, LIABILITY)
     receivable = credit_nets(sides, ("AR",))
     currencies = {c for c, _ in revenue} | {c for c, _ in liability}
@@ -68,6 +69,11 @@ def check_waterfall_and_balances(period: int, sides) -> None:
                 row["later"]
             )
             assert dec(row["total"]) == dec(row["recognized"]) + dec(row["deferred"])
+        _check_totals(m1, ["contractual", "carve"])
+        _check_totals(m3, ["contractual", "carve"])
+        for row in m1["rows"] + m3["rows"]:
+            # ASC 606 (carve.md K9): recognized = contractual + carve
+            assert dec(row["recognized"]) == dec(row["contractual"]) + dec(row["carve"])
         for row in m3["rows"]:
             assert dec(row["rpo"]) == dec(row["rpo_12"]) + dec(row["rpo_24"]) + dec(
                 row["rpo_later"]
@@ -78,6 +84,8 @@ def check_waterfall_and_balances(period: int, sides) -> None:
             # M1: Σ total = revenue over the whole journal; Σ recognized = through P
             assert _sum(m1["rows"], "total", currency) == whole
             assert _sum(m1["rows"], "recognized", currency) == through(revenue, currency, period)
+            assert _sum(m1["rows"], "carve", currency) == through(carve, currency, period)
+            assert _sum(m3["rows"], "carve", currency) == through(carve, currency, period)
             # M3: Σ CL − Σ CA = the CL balance through P; Σ rpo = revenue after P = M1 deferred
             cl = _sum(m3["rows"], "contract_liability", currency) - _sum(
                 m3["rows"], "contract_asset", currency
@@ -91,6 +99,7 @@ def check_waterfall_and_balances(period: int, sides) -> None:
 
 def check_rollforward(first: int, last: int, sides) -> None:
     liability = credit_nets(sides, LIABILITY)
+    adjustment = credit_nets(sides, ("ADJ_LIABILITY",))
     data = report("rollforward", "--period", str(first), "--through", str(last))
     previous: dict[str, Decimal] = {}
     for row in data["rows"]:
@@ -104,7 +113,9 @@ def check_rollforward(first: int, last: int, sides) -> None:
             + amounts["reversed"]
             - amounts["contra"]
             + amounts["other"]
+            - amounts["carve"]  # ASC 606: Dr − Cr of ADJ_LIABILITY (carve.md K9)
         )
+        assert amounts["carve"] == -adjustment.get((currency, period), Decimal(0))
         # M2: closing = the CL balance booked through the period; opening = closing before
         assert amounts["closing"] == through(liability, currency, period)
         assert amounts["opening"] == through(liability, currency, period_add(period, -1))

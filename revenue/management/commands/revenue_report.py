@@ -3,6 +3,7 @@ from pathlib import Path
 from core.parsing import ascii_int
 
 from ...reports import KINDS, report_build
+from ...reports.base import BASES
 from ...reports.output import FORMATS, write_text, write_xlsx
 from ...services.periods import period_parse
 from ..base import RevenueCommand
@@ -21,7 +22,13 @@ class Command(RevenueCommand):
         parser.add_argument("--periods", help="waterfall: how many periods ahead (default 12)")
         parser.add_argument("--by", choices=["contract", "customer", "item", "line"])
         parser.add_argument("--currency", help="ISO 4217 code, e.g. USD")
-        parser.add_argument("--basis", choices=["asc606", "contractual"], default="asc606")
+        parser.add_argument(
+            "--basis",
+            default="asc606",
+            metavar="asc606|contractual",
+            help="waterfall, rollforward, balances: ASC 606 (with the carve, the default) or "
+            "contractual revenue",
+        )
         parser.add_argument("--format", choices=FORMATS, default="table")
         parser.add_argument("--output", help="file to write (default: standard output)")
 
@@ -58,6 +65,9 @@ class Command(RevenueCommand):
                     f"--periods {str(periods)[:30]}: give a whole number of periods from 1 to 120"
                 )
             periods = number
+        basis = (options.get("basis") or "asc606").strip()
+        if basis not in BASES:  # exit 2 (argparse's own refusal would exit 1 in call_command)
+            self.refuse(f"--basis {str(options['basis'])[:30]}: give asc606 or contractual")
         currency = (options.get("currency") or "").strip().upper() or None
         if currency is not None and (len(currency) != 3 or not currency.isalpha()):
             self.refuse(f"--currency {options['currency']}: give an ISO 4217 code such as USD")
@@ -67,5 +77,5 @@ class Command(RevenueCommand):
             "periods": periods,
             "by": options.get("by"),
             "currency": currency,
-            "basis": options.get("basis"),
+            "basis": basis,
         }
