@@ -192,7 +192,8 @@ def check_lines_on_hold(*, period: int, started_at: datetime) -> list[Check]:
 # and the adjustment liability (Σ CarveEntry: Dr − Cr of ADJ_LIABILITY). Where that liability
 # is not 0, ``pending`` finds the contracts and currencies with a line not fully released:
 # schedule rows of a future period, or held, whose sum is not 0 (read through each line's
-# index, for those few contracts only). Then per contract the flags of K10.
+# index, for those few contracts only), or a line on hold (a held line that sells nothing
+# has no rows to hold). Then per contract the flags of K10.
 CONTRACT_FLAGS = """
 WITH booked AS (
     SELECT line_id, SUM(CAST(ROUND(amount * 100) AS BIGINT)) AS cents
@@ -208,7 +209,8 @@ WITH booked AS (
                      AND COALESCE(booked.cents, 0)
                          <> COALESCE(CAST(ROUND(so.carve * 100) AS BIGINT), 0)
                     THEN 1 ELSE 0 END) AS booked_off,
-           SUM(COALESCE(booked.cents, 0)) AS liability_cents
+           SUM(COALESCE(booked.cents, 0)) AS liability_cents,
+           SUM(CASE WHEN so.hold THEN 1 ELSE 0 END) AS held
     FROM {lines} so
     LEFT JOIN booked ON booked.line_id = so.id
     GROUP BY so.contract_id, so.ext_sll_prc_currency
@@ -226,7 +228,7 @@ WITH booked AS (
     SELECT per_currency.contract_id,
            SUM(CASE WHEN carve_cents <> 0 THEN 1 ELSE 0 END) AS unbalanced,
            SUM(booked_off) AS booked_off,
-           SUM(CASE WHEN liability_cents <> 0 AND pending.contract_id IS NULL
+           SUM(CASE WHEN liability_cents <> 0 AND pending.contract_id IS NULL AND held = 0
                     THEN 1 ELSE 0 END) AS liability,
            COUNT(*) AS currencies,
            SUM(with_ssp) AS with_ssp,

@@ -126,6 +126,11 @@ class Form:
     def target(self, line: LineCarve, period: int) -> int:
         """T(p), the carve booked on ``line`` through ``period`` once everything is booked."""
         carve = line.carve or 0
+        if line.free and line.hold:
+            # K3: a held line releases no carve until released. A free line has no rows to
+            # hold, so its carve stays at what the closed periods hold (the rebuild at the
+            # hold took back what it had booked later)
+            return line.booked_through(self.closed) if self.closed is not None else 0
         if not self.prospective:
             if not carve:
                 return 0
@@ -157,11 +162,7 @@ class Form:
         return base + round_ratio(remaining * part_minor, whole_minor)
 
     def _weight_share(self, line: LineCarve, period: int) -> Fraction:
-        """A free line's W share; a held one releases nothing after the last closed period."""
-        if line.hold and self.closed is not None:
-            period = min(period, self.closed)
-        elif line.hold:
-            return Fraction(0)
+        """A free line's W share (S6's weights over its revenue dates)."""
         return line.weight_share(period)
 
 
