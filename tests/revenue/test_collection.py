@@ -8,6 +8,8 @@ from django.db.models import Count
 
 from revenue.models import (
     BookedEntry,
+    CarveEntry,
+    CarveVersion,
     CollectionRun,
     InboundLine,
     JournalEntry,
@@ -110,6 +112,8 @@ def test_i9_a_run_killed_half_way_leaves_lines_whole_and_the_rerun_collects_each
     # the same lines collected in one go give the same ledger
     fingerprint = ledger_fingerprint()
     InboundLine.objects.update(status="NEW", line=None)
+    CarveEntry.objects.all().delete()
+    CarveVersion.objects.all().delete()
     BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     from revenue.models import SoLine
@@ -202,6 +206,8 @@ def test_s11_an_so_update_in_the_batch_that_created_the_line_books_as_across_bat
     assert ledger.collect().strip().endswith("collected 3, stopped 0, waiting 0")
     assert written == [2]  # both new lines, before the update; nothing left at the end
     together = ledger_fingerprint()
+    CarveEntry.objects.all().delete()
+    CarveVersion.objects.all().delete()
     BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     from revenue.models import SoLine

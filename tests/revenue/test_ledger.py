@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from core.services import money_split
 from revenue.models import (
     BookedEntry,
+    CarveEntry,
+    CarveVersion,
     InboundLine,
     JournalEntry,
     Period,
@@ -221,6 +223,8 @@ def test_s7_schedules_always_add_up_and_match_cumulative_rounding(
 def test_s3_s7_every_period_balances_and_every_line_adds_up(ledger, lines, closes):
     """Property: for any lines, invoices and closes, each period's journal balances and each
     line's schedule adds up to its EXT_SLL_PRC exactly."""
+    CarveEntry.objects.all().delete()
+    CarveVersion.objects.all().delete()
     BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     InboundLine.objects.all().delete()

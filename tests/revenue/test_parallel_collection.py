@@ -27,6 +27,8 @@ from config.celery import app as celery_app
 from core.services import sum_exact
 from revenue.models import (
     BookedEntry,
+    CarveEntry,
+    CarveVersion,
     CollectionRun,
     ContraEntry,
     InboundLine,
@@ -138,9 +140,12 @@ def two_workers(transactional_db, tmp_path):
 
 
 def fingerprint() -> dict:
-    """The ledger, without ids: what a run books, whatever order it booked it in."""
+    """The ledger, without ids: what a run books, whatever order it booked it in. The carve
+    (carve.md K4) is compared per line and period: a contract whose lines two batches
+    collected books its carve in two steps (each a difference against the target of the
+    lines known then), one batch in one; the nets are the same."""
     journal = Counter(
-        JournalEntry.objects.values_list(
+        JournalEntry.objects.exclude(source_type="ADJ").values_list(
             "line__so_line_id",
             "period",
             "source_type",
@@ -178,13 +183,45 @@ def fingerprint() -> dict:
             "line__so_line_id", "period", "kind", "amount", "removed", "reversed"
         )
     )
-    return {"journal": journal, "schedule": schedule, "lines": lines, "contra": contra}
+    carve = {
+        (line, period): sum_exact(total)
+        for line, period, total in CarveEntry.objects.values_list("line__so_line_id", "period")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        if sum_exact(total)
+    }
+    adjustment = {
+        (line, period): sum_exact(total)
+        for line, period, total in JournalEntry.objects.filter(
+            source_type="ADJ", cr_account="ADJ_REVENUE"
+        )
+        .values_list("line__so_line_id", "period")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    for line, period, total in (
+        JournalEntry.objects.filter(source_type="ADJ", dr_account="ADJ_REVENUE")
+        .values_list("line__so_line_id", "period")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        adjustment[(line, period)] = adjustment.get((line, period), 0) - sum_exact(total)
+    assert {k: v for k, v in adjustment.items() if v} == carve  # K3: each row its ADJ pair
+    return {
+        "journal": journal,
+        "schedule": schedule,
+        "lines": lines,
+        "contra": contra,
+        "carve": carve,
+    }
 
 
 def ledger_reset() -> None:
     """Back to the staged state: the same lines NEW, no ledger."""
     ContraEntry.objects.exclude(reverses=None).delete()
     ContraEntry.objects.all().delete()
+    CarveEntry.objects.all().delete()
+    CarveVersion.objects.all().delete()
     BookedEntry.objects.all().delete()
     ScheduleRow.objects.all().delete()
     InboundLine.objects.update(
