@@ -3,9 +3,10 @@
 20,000 staged lines of every type (SO, INV, RORD, CM-RO, CM-R: ``bench/collect_data.py``'s
 ``full`` mix) are collected by a Celery worker process on a queue of its own. The worker
 is killed with SIGKILL (no warm shutdown, no ``finally``) at seeded random moments, started
-again, and the work is driven on the way production does it: beat queues a new run, or
-the killed run is delivered again once its heartbeat is stale (acks-late redelivery),
-and *Collect now* finishes. Whatever the moments, every line is collected exactly once,
+again, and the work is driven on the way production does it: beat queues a new run (which
+marks the killed one FAILED, "worker lost", and takes over its lines), or the killed run
+is delivered again (acks-late redelivery: its lease is free, it takes itself over), and
+*Collect now* finishes. Whatever the moments, every line is collected exactly once,
 each with all its effects, the journal balances and every schedule adds up to its line.
 """
 
@@ -14,17 +15,19 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
 from bench.collect_data import generate
 from revenue.models import CollectionRun, InboundBatch, InboundLine
-from revenue.services.collection import STALE_AFTER, collection_pending_count, collection_request
+from revenue.services.collection import collection_pending_count, collection_request
 from revenue.services.inbound import inbound_file_stage
 from revenue.services.periods import period_open
 from revenue.services.settings import profile_set
 from revenue.services.splits import period_of
 from revenue.tasks import collect_inbound_task
+from tests.faults.carve_checks import carve_counts, carve_problems
 from tests.faults.ledger_checks import collection_problems
 from tests.faults.workers import needs_postgres_and_redis
 
@@ -34,6 +37,9 @@ LINES = 20_000
 SEED = 20260907
 KILLS = 5  # one in each phase
 BATCH = 250
+# carve.md: this share of the multi-line contracts carry SSPs (so a carve, booked by the
+# batches the kills cut), the others none
+SSP_SHARE = 0.5
 RUN_TIMEOUT = 120  # seconds for one run to finish once the worker is left alone
 FINISHED = (CollectionRun.Status.SUCCEEDED, CollectionRun.Status.FAILED)
 
@@ -42,7 +48,8 @@ def stage(tmp_path) -> dict:
     """The staged day: generated, staged through the import path, period and profile set
     as ``bench/collect.py`` prepares them."""
     path = tmp_path / "inbound.csv"
-    made = generate(path, LINES, SEED, "full")
+    made = generate(path, LINES, SEED, "full", ssp_share=SSP_SHARE)
+    assert made["ssp_contracts"], "carve.md: some contracts carry SSPs"
     with path.open("rb") as stream:
         batch = inbound_file_stage(
             stream=stream, filename=path.name, source=InboundBatch.SourceKind.COMMAND
@@ -73,8 +80,10 @@ def newest_run_after(pk: int) -> int | None:
 
 
 def age_heartbeats(*pks: int) -> None:
-    """Let the stale timeout pass for these runs (what 15 minutes of wall clock would do)."""
-    old = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+    """Let CONTRA_RUN_STALE_SECONDS pass for these runs (what a minute or more of wall
+    clock would do). With a lease that tells (PostgreSQL), the heartbeat no longer decides:
+    this only shows that an old heartbeat changes nothing."""
+    old = timezone.now() - timedelta(seconds=settings.CONTRA_RUN_STALE_SECONDS + 60)
     CollectionRun.objects.filter(pk__in=pks, status=CollectionRun.Status.RUNNING).update(
         heartbeat_at=old
     )
@@ -132,15 +141,16 @@ def test_i9_worker_killed_at_random_moments_every_line_collected_exactly_once(
                 what="beat's run to be recorded",
             )
             run = newest_run_after(last)
-        else:  # the killed run's message delivered again after its heartbeat went stale
+        else:  # the killed run's message delivered again (its lease is free)
             age_heartbeats(run)
             collect_inbound_task.delay(run_id=run)
 
     worker.wait_until(
         lambda: run_state(run)[0] in FINISHED, timeout=RUN_TIMEOUT, what=f"run {run} to finish"
     )
-    # the runs killed and never redelivered stay RUNNING until a run finds them stale;
-    # *Collect now* after the timeout marks them INTERRUPTED and collects what is left
+    # a run killed and never delivered again stays RUNNING until a run (or beat's tick)
+    # finds its lease free: *Collect now* marks it FAILED ("worker lost") and collects the
+    # rest
     for _ in range(3):
         age_heartbeats(*CollectionRun.objects.filter(status="RUNNING").values_list("pk", flat=True))
         run = collection_request(actor=None).pk
@@ -154,7 +164,15 @@ def test_i9_worker_killed_at_random_moments_every_line_collected_exactly_once(
     report = f"kills: {kills}\nruns: {[(r.pk, r.trigger, r.status, r.collected) for r in runs]}"
     print(report)
     assert collection_problems() == [], report
-    assert {r.status for r in runs} <= {"SUCCEEDED", "INTERRUPTED"}, report
+    # carve.md K2–K4, K10: every carve row once, with its ADJ pair, on its target
+    assert carve_problems() == [], report
+    carve = carve_counts()
+    print(f"carve: {carve}")
+    assert carve["nonzero"] > 0, carve
+    assert {r.status for r in runs} <= {"SUCCEEDED", "FAILED"}, report
+    lost = [r for r in runs if r.status == "FAILED"]
+    assert all(r.message.startswith("Worker lost: ") for r in lost), report
+    assert {r.pk for r in lost} <= {k["run"] for k in kills}, report
     assert CollectionRun.objects.aggregate(n=Sum("collected"))["n"] == LINES, report  # once each
     assert sum(r.stopped + r.waiting for r in runs) == 0, report
     # the kills did interrupt work: committed batches of killed runs stayed collected
