@@ -349,3 +349,19 @@ def test_kv3_full_reduction_giving_back_closed_revenue_is_retrospective(ledger):
     assert april[("SO4000-1", "CATCH_UP")] == "-1961.54"
     assert april[("SO4000-2", "CATCH_UP")] == "637.50"
     assert april[("SO4000-3", "CATCH_UP")] == "-294.23"
+
+
+def test_k7_reduction_treatment_profile_refuses_an_unknown_value(ledger):
+    """K7: REDUCTION_TREATMENT is PROSPECTIVE (the default) or RETROSPECTIVE; anything else
+    exits 2 naming the allowed values and changes nothing."""
+    from django.core.management.base import CommandError
+
+    from revenue.services.settings import profile_get
+
+    with pytest.raises(CommandError) as refused:
+        ledger.cmd("revenue_profile", "REDUCTION_TREATMENT", "SIDEWAYS")
+    assert refused.value.returncode == 2
+    assert "PROSPECTIVE, RETROSPECTIVE" in str(refused.value)
+    assert profile_get("REDUCTION_TREATMENT") == "PROSPECTIVE"
+    ledger.cmd("revenue_profile", "REDUCTION_TREATMENT", "retrospective")
+    assert profile_get("REDUCTION_TREATMENT") == "RETROSPECTIVE"
