@@ -31,9 +31,11 @@ def money_text(value) -> str:
     return amount_text(value, 2, grouping=False)
 
 
-def _row_sum(condition: Q):
+def _row_sum(condition: Q, model=ScheduleRow):
+    """Σ amount of the line's ``model`` rows (schedule rows; carve rows for carve.md K9)
+    matching ``condition``, 0 when it has none: a subquery per SO line."""
     rows = (
-        ScheduleRow.objects.filter(condition, line=OuterRef("pk"))
+        model.objects.filter(condition, line=OuterRef("pk"))
         .order_by()
         .values("line")
         .annotate(total=Sum("amount"))
@@ -60,23 +62,7 @@ def so_lines_with_amounts(queryset=None, *, period: int | None = None):
     return queryset.annotate(
         recognized_amount=_row_sum(Q(period__lte=period, held=False)),
         deferred_amount=_row_sum(Q(period__gt=period) | Q(held=True)),
-        carve_recognized=_carve_sum(Q(period__lte=period)),
-    )
-
-
-def _carve_sum(condition: Q):
-    """carve.md K9: the carve booked on the line in the periods of ``condition``."""
-    rows = (
-        CarveEntry.objects.filter(condition, line=OuterRef("pk"))
-        .order_by()
-        .values("line")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    return Coalesce(
-        Subquery(rows, output_field=DecimalField(max_digits=18, decimal_places=2)),
-        Value(ZERO),
-        output_field=DecimalField(max_digits=18, decimal_places=2),
+        carve_recognized=_row_sum(Q(period__lte=period), CarveEntry),
     )
 
 
