@@ -125,11 +125,11 @@ def journal_view_create(apps, schema_editor):
     it, which a view or trigger reading the table would stop)."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(view_sql())
+    schema_editor.execute(view_sql(carve=False))  # carve rows come with 0019, in 0020
     for sql in _forward():
         schema_editor.execute(sql)
     with schema_editor.connection.cursor() as cursor:
-        journal_ids_apart(cursor, "postgresql")
+        journal_ids_apart(cursor, "postgresql", carve=False)
     # a stored entry numbered below STORED_FROM (an identity restarted by hand) is refused
     # instead of sharing an id with a schedule row; the entries already there stay valid
     schema_editor.execute(

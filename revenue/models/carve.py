@@ -2,14 +2,16 @@
 
 ``CarveEntry`` is a line's carve schedule: one signed amount per line, period and entry
 type (K3: positive = Adjustment liability Dr / Adjustment revenue Cr), with the trigger
-that caused it (K9). Each row books its journal pair as a stored entry (source type
-``ADJ``). Rows are append-only: a rebuild books differences (K4). ``CarveVersion``
+that caused it (K9). Each row *is* its journal pair (source type ``ADJ``): the journal view
+derives it, as it derives a release from its schedule row (``revenue.models.journal``), so
+it is written once. Rows are append-only: a rebuild books differences (K4). ``CarveVersion``
 records how a contract's allocation was last placed (K6 retrospective, K7 prospective).
 """
 
 from django.db import models
 from djmoney.models.fields import MoneyField
 
+from .journal import CARVE_FROM, STORED_FROM
 from .ledger import MONEY, RevenueContract, SoLine
 
 
@@ -63,7 +65,9 @@ class CarveEntry(models.Model):
         RevenueContract, on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
     period = models.PositiveIntegerField()
-    entry_type = models.CharField(max_length=8, choices=CarveEntryType.choices)
+    # the journal's entry_type exactly (varchar 16): the view's carve branch is the table's
+    # own column (revenue.models.journal)
+    entry_type = models.CharField(max_length=16, choices=CarveEntryType.choices)
     amount = MoneyField(**MONEY)
     trigger = models.CharField(max_length=160, help_text="The line or action that caused it.")
     inbound_line = models.ForeignKey(
@@ -81,9 +85,20 @@ class CarveEntry(models.Model):
         verbose_name = "carve entry"
         verbose_name_plural = "carve entries"
         ordering = ["line", "period", "id"]
-        indexes = [models.Index(fields=["line", "period"], name="carve_line_period")]
+        indexes = [
+            models.Index(fields=["line", "period"], name="carve_line_period"),
+            # the journal's order within a period (the view's carve branch, as the
+            # schedule's schedule_entry_period and the stored journal_period)
+            models.Index(fields=["period", "id"], name="carve_period"),
+        ]
         constraints = [
-            models.CheckConstraint(condition=~models.Q(amount=0), name="carve_amount_nonzero")
+            models.CheckConstraint(condition=~models.Q(amount=0), name="carve_amount_nonzero"),
+            # a carve row's id is its journal entry's: apart from schedule rows and stored
+            # entries (journal_ids_apart)
+            models.CheckConstraint(
+                condition=models.Q(id__gte=CARVE_FROM, id__lt=STORED_FROM),
+                name="carve_ids_apart",
+            ),
         ]
 
     def __str__(self) -> str:

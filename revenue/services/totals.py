@@ -1,8 +1,9 @@
 """M6: the journal's maintained totals (``LedgerTotal``): compaction, rebuild, SQLite triggers.
 
-The triggers of migration ``0010_ledger_totals`` (stored entries) and ``0014`` (the entries
-of schedule rows, releases stored once) append signed delta rows in the transaction that
-writes the journal; readers add them up (``revenue.selectors_totals``).
+The triggers of migration ``0010_ledger_totals`` (stored entries), ``0014`` (the entries
+of schedule rows, releases stored once) and ``0020`` (the entries of carve rows) append
+signed delta rows in the transaction that writes the journal; readers add them up
+(``revenue.selectors_totals``).
 Compaction folds each key's deltas into one row so that reads stay short.
 """
 
@@ -15,15 +16,21 @@ from django.db import transaction
 
 from ..models import LedgerTotal
 from ..models.journal import (
+    CARVE,
+    CARVE_ROW_COLUMNS,
     DROP_VIEW,
     SCHEDULE,
     STORED,
     VIEW,
+    carve_entries_sql,
     derived_entries_sql,
     journal_ids_apart,
     row_values_sql,
     view_sql,
 )
+
+# the migration from which carve rows are their journal entries (the view derives them)
+CARVE_DERIVED = "0020_carve_entries_derived"
 
 TABLE = LedgerTotal._meta.db_table
 KEY = ("period", "contract_id", "currency", "dr_account", "cr_account", "entry_type", "source_type")
@@ -141,7 +148,14 @@ def _schedule_delta(row: str, sign: str, *, strict: bool = True) -> str:
     return _delta("e", sign, strict=strict, source=entries)
 
 
+def _carve_delta(row: str, sign: str, *, strict: bool = True) -> str:
+    """The deltas of the entry a carve row books (K3)."""
+    entries = f"({carve_entries_sql(row_values_sql(row, CARVE_ROW_COLUMNS), posted=False)}) e"
+    return _delta("e", sign, strict=strict, source=entries)
+
+
 _SCHEDULE_CHANGES = "period, line_id, source, entry, amount, amount_currency"
+_CARVE_CHANGES = "period, line_id, entry_type, amount, amount_currency"
 SQLITE_TRIGGERS = {
     "revenue_ledgertotal_insert": (
         "AFTER INSERT ON revenue_journalentry FOR EACH ROW BEGIN " + _delta("NEW", "") + " END"
@@ -178,6 +192,34 @@ SQLITE_TRIGGERS = {
         + " END"
     ),
 }
+# carve rows (from migration 0020 on: they are their journal entries)
+SQLITE_CARVE_TRIGGERS = {
+    "revenue_ledgertotal_carve_insert": (
+        f"AFTER INSERT ON {CARVE} FOR EACH ROW BEGIN " + _carve_delta("NEW", "") + " END"
+    ),
+    "revenue_ledgertotal_carve_delete": (
+        f"AFTER DELETE ON {CARVE} FOR EACH ROW BEGIN "
+        + _carve_delta("OLD", "-", strict=False)
+        + " END"
+    ),
+    "revenue_ledgertotal_carve_update": (
+        f"AFTER UPDATE OF {_CARVE_CHANGES} ON {CARVE} FOR EACH ROW BEGIN "
+        + _carve_delta("OLD", "-", strict=False)
+        + " "
+        + _carve_delta("NEW", "")
+        + " END"
+    ),
+}
+
+
+def carve_entries_derived(connection) -> bool:
+    """Whether the database is at or after migration 0020 (carve rows are journal entries)."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    recorder = MigrationRecorder(connection)
+    if not recorder.has_table():
+        return False
+    return recorder.migration_qs.filter(app="revenue", name=CARVE_DERIVED).exists()
 
 
 def ledger_totals_sqlite_triggers(*, connection, install: bool) -> None:
@@ -190,7 +232,7 @@ def ledger_totals_sqlite_triggers(*, connection, install: bool) -> None:
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        for name in SQLITE_TRIGGERS:
+        for name in (*SQLITE_TRIGGERS, *SQLITE_CARVE_TRIGGERS):
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
         cursor.execute(DROP_VIEW)
         tables = set(connection.introspection.table_names(cursor))
@@ -199,10 +241,14 @@ def ledger_totals_sqlite_triggers(*, connection, install: bool) -> None:
             return
         columns = connection.introspection.get_table_description(cursor, SCHEDULE)
         stored_once = "entry" in {column.name for column in columns}  # migration 0014
+        carve = stored_once and CARVE in tables and carve_entries_derived(connection)
         for name, body in SQLITE_TRIGGERS.items():
             if stored_once or "revenue_schedulerow" not in body:
                 cursor.execute(f"CREATE TRIGGER {name} {body}")
+        if carve:
+            for name, body in SQLITE_CARVE_TRIGGERS.items():
+                cursor.execute(f"CREATE TRIGGER {name} {body}")
         if stored_once:
-            cursor.execute(view_sql())
-            journal_ids_apart(cursor, connection.vendor)
+            cursor.execute(view_sql(carve=carve))
+            journal_ids_apart(cursor, connection.vendor, carve=carve)
     ledger_totals_rebuild(connection=connection, journal=VIEW if stored_once else STORED)

@@ -29,17 +29,14 @@ from ...models import (
     SoLine,
     Treatment,
 )
-from ...models.choices import Account, TranType
+from ...models.choices import TranType
 from ..allocation import _amount, ext_ssp_of
 from ..bulk import bulk_insert, instances_update
-from ..ledger import Booker
 from ..settings import profile_get
 from ..solines import so_lines_read
 from ..splits import from_minor, to_minor
 from .targets import Form, LineCarve, line_differences, prospective_place
 
-SOURCE_TYPE = "ADJ"  # K9: the journal's source type of carve pairs
-ADJ_L, ADJ_R = Account.ADJ_LIABILITY, Account.ADJ_REVENUE
 REDUCTIONS = (TranType.RORD, TranType.CM_R)
 ALLOCATION = ("ext_ssp", "allocated", "carve", "carve_residual")
 ENTRY_COLUMNS = (
@@ -204,7 +201,6 @@ class CarveWriter:
 
     def __init__(self, *, open_period: int):
         self.open = open_period
-        self.booker = Booker(open_period=open_period)
         self.entries: list[tuple] = []  # ENTRY_COLUMNS
         self.now = timezone.now()
         self.versions: list[CarveVersion] = []
@@ -264,17 +260,8 @@ class CarveWriter:
                         self.now,
                     )
                 )
-                # K3: c > 0 Adjustment liability Dr / Adjustment revenue Cr; c < 0 the reverse
-                self.booker.entry(
-                    line=so,
-                    period=period,
-                    source_type=SOURCE_TYPE,
-                    entry_type=kind,
-                    dr=ADJ_L,
-                    cr=ADJ_R,
-                    amount=amount,
-                    inbound_id=inbound,
-                )
+                # K3: the row is its journal pair (c > 0 Adjustment liability Dr /
+                # Adjustment revenue Cr; c < 0 the reverse), derived by the journal view
 
     def write(self) -> int:
         if self.lines:
@@ -294,7 +281,6 @@ class CarveWriter:
         if self.versions:
             CarveVersion.objects.bulk_create(self.versions)
         bulk_insert(table=CarveEntry._meta.db_table, columns=ENTRY_COLUMNS, rows=self.entries)
-        self.booker.flush()
         return len(self.entries)
 
 
