@@ -11,9 +11,9 @@ from core.lookups import array_param
 
 from ..models import InboundLine, RevenueContract, SoLine, Treatment
 from ..models.choices import LineStatus
-from .allocation import ALLOCATION_COLUMNS, ALLOCATION_FIELDS, contract_allocate
+from .allocation import ALLOCATION_FIELDS, contract_allocate
 from .bulk import instances_update
-from .carve import carve_after_batch
+from .carve import CARVE_LINE_COLUMNS, carve_after_batch, carve_in_scope
 from .handlers import HANDLERS, BatchContext
 from .handlers.checks import line_behind, line_booked_before
 from .handlers.so import SO_FIELDS
@@ -126,7 +126,9 @@ def _stop(batch: BatchContext, line, refusals: list[dict]) -> None:
 
 
 def _allocate(batch: BatchContext) -> None:
-    """A4: every contract this batch changed, with all its lines."""
+    """A4: every contract this batch changed, with all its lines. Whether each is in
+    carve's scope (K1: an SSP or a carve on a line, or carve placed before) and, if so,
+    its lines are kept for the carve step after the batch's writes (``carve_lines``)."""
     if not batch.touched:
         return
     known = {so.pk for so in batch.so_lines.values() if so.pk}
@@ -135,17 +137,21 @@ def _allocate(batch: BatchContext) -> None:
         if so.contract_id in batch.touched:
             members.setdefault(so.contract_id, []).append(so)
     others = SoLine.objects.filter(contract_id__any=batch.touched).exclude(pk__any=known)
-    for so in so_lines_read(others, columns=ALLOCATION_COLUMNS):  # A4 reads no more
+    for so in so_lines_read(others, columns=CARVE_LINE_COLUMNS):  # A4 and carve read no more
         members.setdefault(so.contract_id, []).append(so)
+    placed = dict(
+        RevenueContract.objects.filter(pk__any=batch.touched)
+        .exclude(treatment="")
+        .values_list("pk", "treatment")
+    )
+    for contract_id, lines in members.items():
+        scope = contract_id in placed or any(map(carve_in_scope, lines))
+        batch.carve_lines[contract_id] = lines if scope else None
     # carve.md K7 step 7: a contract with a prospective version is never re-shared by A3;
     # the carve step places its changes after the batch's writes
-    prospective = set(
-        RevenueContract.objects.filter(
-            pk__any=batch.touched, treatment=Treatment.PROSPECTIVE
-        ).values_list("pk", flat=True)
-    )
-    for contract_id in prospective:
-        members.pop(contract_id, None)
+    for contract_id, treatment in placed.items():
+        if treatment == Treatment.PROSPECTIVE:
+            members.pop(contract_id, None)
     for lines in members.values():
         for so in contract_allocate(lines):
             if so.pk:
@@ -170,7 +176,9 @@ def batch_write(batch: BatchContext) -> None:
     batch.contra.write()
     if batch.carve_events:
         # carve.md K4: in the batch's transaction, over the schedules it just wrote
-        carve_after_batch(events=batch.carve_events, open_period=batch.booker.open)
+        carve_after_batch(
+            events=batch.carve_events, open_period=batch.booker.open, lines=batch.carve_lines
+        )
     if batch.collected:
         _mark_collected(batch, now=timezone.now())
     if batch.stopped:

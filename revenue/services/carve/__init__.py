@@ -5,6 +5,20 @@ placement and spread, K4 differences); ``book`` reads the ledger, picks the trea
 (K6 or K7) and books the differences in the transaction of the change (I9).
 """
 
-from .book import CarveEvent, carve_after_batch, carve_contracts, carve_rebuild
+from .book import (
+    CARVE_LINE_COLUMNS,
+    CarveEvent,
+    carve_after_batch,
+    carve_contracts,
+    carve_in_scope,
+    carve_rebuild,
+)
 
-__all__ = ["CarveEvent", "carve_after_batch", "carve_contracts", "carve_rebuild"]
+__all__ = [
+    "CARVE_LINE_COLUMNS",
+    "CarveEvent",
+    "carve_after_batch",
+    "carve_contracts",
+    "carve_in_scope",
+    "carve_rebuild",
+]

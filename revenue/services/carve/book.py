@@ -30,7 +30,7 @@ from ...models import (
     Treatment,
 )
 from ...models.choices import TranType
-from ..allocation import _amount, ext_ssp_of
+from ..allocation import ALLOCATION_COLUMNS, _amount, ext_ssp_of
 from ..bulk import bulk_insert, instances_update
 from ..settings import profile_get
 from ..solines import so_lines_read
@@ -50,6 +50,27 @@ ENTRY_COLUMNS = (
     "inbound_line_id",
     "created_at",
 )
+
+
+# what the carve step reads of a line (attribute names): A4's columns and the release's
+CARVE_LINE_COLUMNS = (
+    *ALLOCATION_COLUMNS,
+    "hold",
+    "carve_residual",
+    "rev_method",
+    "rev_start_date",
+    "rev_end_date",
+)
+
+
+def carve_in_scope(so: SoLine) -> bool:
+    """K1: a line with an SSP or a carve puts its contract in carve's scope."""
+    values = so.__dict__
+    return (
+        values["ssp_pct"] is not None
+        or values["ssp_price"] is not None
+        or values["carve"] is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -109,16 +130,26 @@ def last_closed_period() -> int | None:
     return Period.objects.filter(status=Period.Status.CLOSED).aggregate(last=Max("id"))["last"]
 
 
-def carve_after_batch(*, events: dict[int, list[CarveEvent]], open_period: int) -> int:
+def carve_after_batch(
+    *,
+    events: dict[int, list[CarveEvent]],
+    open_period: int,
+    lines: dict[int, list[SoLine] | None] | None = None,
+) -> int:
     """K4, K6, K7 for the contracts a collection batch changed; returns the carve rows
-    booked. ``events``: contract id → its events, in staging order."""
-    ids = carve_contracts(events)
+    booked. ``events``: contract id → its events, in staging order. ``lines``: contract id
+    → all its lines (``CARVE_LINE_COLUMNS`` at least, as the batch holds them after its
+    writes) if it is in carve's scope (K1), None if not, as A4 found them; for a contract
+    it does not name, the scope and the lines are read."""
+    lines = lines or {}
+    held = sorted(pk for pk in events if lines.get(pk) is not None)
+    ids = sorted({*held, *carve_contracts([pk for pk in events if pk not in lines])})
     if not ids:
         return 0
     closed = last_closed_period()
     profile = profile_get("REDUCTION_TREATMENT") or Treatment.PROSPECTIVE
     writer = CarveWriter(open_period=open_period)
-    for contract in contracts_load(ids):
+    for contract in contracts_load(ids, lines={pk: lines[pk] for pk in held}):
         happened = events[contract.pk]
         treatment = _treatment(contract, happened, profile=profile, closed=closed, now=open_period)
         last = happened[-1]
@@ -284,31 +315,42 @@ class CarveWriter:
         return len(self.entries)
 
 
-def contracts_load(ids: list[int]) -> list[ContractCarve]:
-    """The contracts ``ids`` with every line, its released rows and its booked carve."""
-    lines = so_lines_read(SoLine.objects.filter(contract_id__any=ids).order_by("so_line_id"))
-    lines.sort(key=lambda so: so.so_line_id)
-    released = _released([so.pk for so in lines])
-    booked: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    caught: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for line_id, period, kind, total in (
-        CarveEntry.objects.filter(contract_id__any=ids)
-        .values_list("line_id", "period", "entry_type")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    ):
-        total = sum_exact(total)
-        booked[line_id][period] = booked[line_id].get(period, Decimal(0)) + total
-        if kind == CarveEntryType.CATCH_UP:
-            caught[line_id][period] = caught[line_id].get(period, Decimal(0)) + total
+def contracts_load(
+    ids: list[int], *, lines: dict[int, list[SoLine]] | None = None
+) -> list[ContractCarve]:
+    """The contracts ``ids`` with every line, its released rows and its booked carve.
+    ``lines``: contract id → all its lines, already in hand (the others are read)."""
+    lines = lines or {}
+    unread = [pk for pk in ids if pk not in lines]
+    every = [so for pk in ids if pk in lines for so in lines[pk]]
+    if unread:
+        every += so_lines_read(
+            SoLine.objects.filter(contract_id__any=unread), columns=CARVE_LINE_COLUMNS
+        )
+    every.sort(key=lambda so: so.so_line_id)
     heads = dict(
         (pk, (treatment, since))
         for pk, treatment, since in RevenueContract.objects.filter(pk__any=ids).values_list(
             "pk", "treatment", "carve_period"
         )
     )
+    released = _released([so.pk for so in every])
+    booked: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    caught: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    placed = [pk for pk in ids if heads[pk][0]]  # carve is booked only once placed (K6, K7)
+    rows = (
+        CarveEntry.objects.filter(contract_id__any=placed)
+        .values_list("line_id", "period", "entry_type")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for line_id, period, kind, total in rows if placed else ():
+        total = sum_exact(total)
+        booked[line_id][period] = booked[line_id].get(period, Decimal(0)) + total
+        if kind == CarveEntryType.CATCH_UP:
+            caught[line_id][period] = caught[line_id].get(period, Decimal(0)) + total
     out: dict[int, ContractCarve] = {}
-    for so in lines:
+    for so in every:
         contract = out.get(so.contract_id)
         if contract is None:
             treatment, since = heads[so.contract_id]

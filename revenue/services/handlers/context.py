@@ -43,6 +43,8 @@ class BatchContext:
     touched: set[int] = field(default_factory=set)  # contracts to reallocate (A4)
     # contract id → the lines collected in it that may move its carve (carve.md K4)
     carve_events: dict[int, list[CarveEvent]] = field(default_factory=dict)
+    # contract id → all its lines as A4 read them when it is in carve's scope (K1), else None
+    carve_lines: dict[int, list[SoLine] | None] = field(default_factory=dict)
     collected: list[int] = field(default_factory=list)
     collected_so: list[SoLine | None] = field(default_factory=list)  # of each collected line
     stopped: list[InboundLine] = field(default_factory=list)
