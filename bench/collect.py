@@ -375,6 +375,7 @@ def main() -> None:
         schedule_rows = scalar(cursor, "SELECT count(*) FROM revenue_schedulerow")
         journal_rows = scalar(cursor, "SELECT count(*) FROM revenue_journal")
         stored_rows = scalar(cursor, "SELECT count(*) FROM revenue_journalentry")
+        carve_rows = scalar(cursor, "SELECT count(*) FROM revenue_carveentry")
         so_lines = scalar(cursor, "SELECT count(*) FROM revenue_soline")
         contra_rows = scalar(cursor, "SELECT count(*) FROM revenue_contraentry")
         reversal_rows = scalar(
@@ -384,8 +385,8 @@ def main() -> None:
         staged = scalar(cursor, "SELECT count(*) FROM revenue_inboundline")
     print(
         f"rows written: {schedule_rows:,} schedule rows ({reversal_rows:,} reversals), "
-        f"{journal_rows:,} journal entries (of which {stored_rows:,} stored, the rest the "
-        f"schedule rows' own), {contra_rows:,} contra entries, "
+        f"{journal_rows:,} journal entries (of which {stored_rows:,} stored, {carve_rows:,} "
+        f"the carve rows' own, the rest the schedule rows' own), {contra_rows:,} contra entries, "
         f"{so_lines:,} SO lines, {contracts:,} revenue contracts "
         f"(+ {staged:,} staging rows updated to COLLECTED)"
     )

@@ -14,7 +14,8 @@ positive amount, the reverse for a negative one, posted once its period is close
   on, apart from schedule rows (below) and stored entries (2^62 on), so every entry of the
   view keeps a distinct id (``journal_ids_apart``; checked by ``carve_ids_apart``).
 - The view gains its carve branch and the ledger totals (M6) follow carve rows by their
-  own triggers (PostgreSQL here, statement-level with transition tables as in 0014;
+  own triggers (PostgreSQL here, statement-level with transition tables as in 0014, keyed
+  by the row's own contract so that they read no SO line;
   SQLite's are made after every migrate with the view, ``revenue.services.totals``); the
   totals are rebuilt from the journal.
 - ``entry_type`` becomes varchar(16), the journal's type, so the view's carve branch is
@@ -38,7 +39,11 @@ from revenue.models.journal import (
 )
 
 TOTALS = import_module("revenue.migrations.0010_ledger_totals")
-COLUMNS, KEY, CHANGED = TOTALS.COLUMNS, TOTALS.KEY, TOTALS.CHANGED
+COLUMNS = TOTALS.COLUMNS
+# the totals' key and the columns an UPDATE must change, with the row's own contract (a
+# carve row has it: the triggers read no SO line)
+KEY = TOTALS.KEY.replace("l.contract_id", "e.contract_id")
+CHANGED = f"{TOTALS.CHANGED}, contract_id"
 SOURCE_TYPE = "ADJ"
 PAIR = "period, line_id, entry_type, dr_account, cr_account, amount_currency, inbound_line_id"
 STORED_COLUMNS = (
@@ -47,29 +52,21 @@ STORED_COLUMNS = (
 )
 
 
-def _contracts(*tables: str) -> str:
-    ids = " UNION ".join(f"SELECT line_id FROM {t}" for t in tables)
-    return (
-        "LEFT JOIN (SELECT id, contract_id FROM revenue_soline "
-        f"WHERE id IN ({ids})) l ON l.id = e.line_id"
-    )
-
-
 def _entries(table: str) -> str:
-    return f"({carve_entries_sql(table, posted=False)})"
+    return f"({carve_entries_sql(table, posted=False, contract=True)})"
 
 
 STATEMENTS = {
     "revenue_ledgertotal_carve_insert": (
         f"INSERT INTO revenue_ledgertotal ({COLUMNS}) "
         f"SELECT {KEY}, sum(round(e.amount * 100))::bigint, count(*) "
-        f"FROM {_entries('carve_new')} e {_contracts('carve_new')} "
+        f"FROM {_entries('carve_new')} e "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7"
     ),
     "revenue_ledgertotal_carve_delete": (
         f"INSERT INTO revenue_ledgertotal ({COLUMNS}) "
         f"SELECT {KEY}, -sum(round(e.amount * 100))::bigint, -count(*) "
-        f"FROM {_entries('carve_old')} e {_contracts('carve_old')} "
+        f"FROM {_entries('carve_old')} e "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7"
     ),
     # carve rows are append-only; an UPDATE by hand still keeps the totals
@@ -80,7 +77,7 @@ STATEMENTS = {
         f"EXCEPT ALL SELECT {CHANGED} FROM {_entries('carve_old')} o) added "
         f"UNION ALL SELECT -1, * FROM (SELECT {CHANGED} FROM {_entries('carve_old')} o "
         f"EXCEPT ALL SELECT {CHANGED} FROM {_entries('carve_new')} n) removed"
-        f") e {_contracts('carve_new', 'carve_old')} "
+        ") e "
         "GROUP BY 1, 2, 3, 4, 5, 6, 7 "
         "HAVING sum(e.sign * round(e.amount * 100)) <> 0 OR sum(e.sign) <> 0"
     ),

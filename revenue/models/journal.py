@@ -109,7 +109,7 @@ def _posted_sql(posted: bool) -> str:
     )
 
 
-def _branches(rows: str, *, posted: bool, carve: bool = False) -> str:
+def _branches(rows: str, *, posted: bool, carve: bool = False, contract: bool = False) -> str:
     """One branch per sign over the schedule rows ``rows`` (with ``carve``, carve rows),
     each with constant accounts, so that a filter on an account other than the two of a
     release (AR, contra AR) leaves both out when the query is planned. No WHERE in a
@@ -122,13 +122,14 @@ def _branches(rows: str, *, posted: bool, carve: bool = False) -> str:
         entry, sides = "s.entry_type", _CARVE_SIDES
     else:
         source, entry, sides = "CAST(s.source AS VARCHAR(5))", "s.entry", _SIDES
+    extra = ", s.contract_id AS contract_id" if contract else ""
     return "\nUNION ALL\n".join(
         f"SELECT s.id AS id, s.period AS period, s.line_id AS line_id, "
         f"{source} AS source_type, {entry} AS entry_type, "
         f"CAST('{dr}' AS VARCHAR(20)) AS dr_account, CAST('{cr}' AS VARCHAR(20)) AS cr_account, "
         f"CAST({amount} AS NUMERIC(18, 2)) AS amount, s.amount_currency AS amount_currency, "
-        f"{_posted_sql(posted)} AS posted, s.inbound_line_id AS inbound_line_id, {side} AS side "
-        f"FROM {rows} s"
+        f"{_posted_sql(posted)} AS posted, s.inbound_line_id AS inbound_line_id, {side} AS side"
+        f"{extra} FROM {rows} s"
         for side, dr, cr, amount in sides
     )
 
@@ -142,12 +143,14 @@ def derived_entries_sql(rows: str = SCHEDULE, *, posted: bool = True) -> str:
     return f"SELECT {columns} FROM ({_branches(rows, posted=posted)}) u WHERE {_BOOKED}"
 
 
-def carve_entries_sql(rows: str = CARVE, *, posted: bool = True) -> str:
+def carve_entries_sql(rows: str = CARVE, *, posted: bool = True, contract: bool = False) -> str:
     """The journal entries of the carve rows ``rows`` (a table, or a parenthesised subquery
     with ``CARVE_ROW_COLUMNS``), in the journal's columns (K3: c > 0 Adjustment liability
-    Dr / Adjustment revenue Cr, c < 0 the reverse, for the amount's magnitude)."""
-    columns = ", ".join(f"u.{name}" for name in COLUMNS)
-    branches = _branches(rows, posted=posted, carve=True)
+    Dr / Adjustment revenue Cr, c < 0 the reverse, for the amount's magnitude). With
+    ``contract``, also the row's ``contract_id`` (the triggers' key: no SO line read)."""
+    names = (*COLUMNS, "contract_id") if contract else COLUMNS
+    columns = ", ".join(f"u.{name}" for name in names)
+    branches = _branches(rows, posted=posted, carve=True, contract=contract)
     return f"SELECT {columns} FROM ({branches}) u WHERE {_BOOKED}"
 
 
