@@ -381,40 +381,54 @@ def _line_carve(so: SoLine, released: dict, booked: dict, caught: dict) -> LineC
         rev_start=so.rev_start_date,
         rev_end=so.rev_end_date,
         ext_ssp_of=lambda: minor(ext_ssp_of(so)),
-        released={p: minor(a) for p, a in released.items() if a},
+        released={p: _cents_minor(c, exponent) for p, c in released.items() if c},
         booked={p: minor(a) for p, a in booked.items() if a},
         catch_up={p: minor(a) for p, a in caught.items() if a},
     )
 
 
-def _released(line_ids: list[int]) -> dict[int, dict[int, Decimal]]:
-    """Per line and period, the contractual rows not held (R's terms, K2)."""
-    out: dict[int, dict[int, Decimal]] = defaultdict(dict)
+def _cents_minor(cents: int, exponent: int) -> int:
+    """An amount as stored (two decimals in every currency) in cents, in the currency's
+    minor units: what ``to_minor`` gives, without a Decimal for the usual exact case."""
+    if exponent == 2:
+        return cents
+    if exponent > 2:
+        return cents * 10 ** (exponent - 2)
+    scale = 10 ** (2 - exponent)
+    if cents % scale == 0:
+        return cents // scale
+    return to_minor(Decimal(cents).scaleb(-2), exponent)
+
+
+def _released(line_ids: list[int]) -> dict[int, dict[int, int]]:
+    """Per line and period, the contractual rows not held (R's terms, K2), in cents."""
+    out: dict[int, dict[int, int]] = defaultdict(dict)
     if not line_ids:
         return out
     if connection.vendor == "postgresql":
-        # line by line through the line index, as the ledger's states (see states_load)
+        # line by line through the line index, as the ledger's states (see states_load);
+        # PostgreSQL adds numerics exactly
         table = ScheduleRow._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT l.id, s.period, s.total
+                SELECT l.id, s.period, s.cents
                 FROM unnest(%s::bigint[]) AS l(id)
                 CROSS JOIN LATERAL (
-                    SELECT period, sum(amount) AS total FROM {table}
+                    SELECT period, CAST(sum(amount) * 100 AS bigint) AS cents FROM {table}
                     WHERE line_id = l.id AND NOT held GROUP BY period
                 ) AS s
                 """,
                 [array_param(line_ids)],
             )
-            rows = cursor.fetchall()
-    else:
-        rows = list(
-            ScheduleRow.objects.filter(line_id__any=line_ids, held=False)
-            .values_list("line_id", "period")
-            .annotate(total=Sum("amount"))
-            .order_by()
-        )
-    for line_id, period, total in rows:
-        out[line_id][period] = sum_exact(total)
+            for line_id, period, cents in cursor.fetchall():
+                out[line_id][period] = cents
+        return out
+    for line_id, period, total in (
+        ScheduleRow.objects.filter(line_id__any=line_ids, held=False)
+        .values_list("line_id", "period")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        out[line_id][period] = int(sum_exact(total).scaleb(2))  # SQLite adds floats
     return out

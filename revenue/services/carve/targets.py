@@ -161,6 +161,23 @@ class Form:
         part_minor = line.released_through(period) - done
         return base + round_ratio(remaining * part_minor, whole_minor)
 
+    def targets(self, line: LineCarve, periods: list[int]) -> list[int]:
+        """T(p) for each of ``periods`` (ascending): ``target`` for each, in one sweep of the
+        released prefix sums for K2's retrospective form of a line that sells something
+        (most lines; a carve rebuild computes one per future period)."""
+        carve, net = line.carve, line.net
+        if self.prospective or line.free or not carve or not net:
+            return [self.target(line, period) for period in periods]
+        line.released_through(periods[0] if periods else 0)  # the prefix sums, once
+        released, sums = line._released
+        out, index, through, last = [], 0, 0, len(released)
+        for period in periods:
+            while index < last and released[index] <= period:
+                through = sums[index]
+                index += 1
+            out.append(round_ratio(carve * through, net))
+        return out
+
     def _weight_share(self, line: LineCarve, period: int) -> Fraction:
         """A free line's W share (S6's weights over its revenue dates)."""
         return line.weight_share(period)
@@ -192,8 +209,8 @@ def line_differences(
     if line.free:
         periods.update(p for p in line.weight_periods() if p > open_period)
     previous = through_open
-    for period in sorted(periods):
-        target = form.target(line, period)
+    future = sorted(periods)
+    for period, target in zip(future, form.targets(line, future), strict=True):
         step = target - previous - line.booked.get(period, 0)
         if step:
             out.append((period, CarveEntryType.RELEASE, step))
