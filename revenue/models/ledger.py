@@ -105,6 +105,13 @@ class SoLine(models.Model):
         **AMT,
     )
     hold = models.BooleanField(default=False, help_text="Manual deferral: releases nothing.")
+    hold_period = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The open period when the line was put on hold (held again in the period "
+        "it was released in: the period of that earlier hold, as the new hold takes the "
+        "release back); empty when not on hold.",
+    )
     dates_changed = models.BooleanField(
         default=False,
         help_text="Revenue dates changed by hand (its RORDs are checked by RPRO-00356).",

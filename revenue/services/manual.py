@@ -7,11 +7,12 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Sum
 
 from core.exceptions import BusinessRuleRefused
-from core.models import AuditAction
+from core.models import AuditAction, AuditEvent
 from core.services import audit_record, sum_exact
 
 from ..models import RevenueContract, ScheduleRow, SoLine
@@ -49,9 +50,34 @@ def _carve(line: SoLine, open_period: int, action: str) -> None:
     carve_rebuild(contract_id=line.contract_id, open_period=open_period, trigger=f"{action} {line}")
 
 
+def _hold_period(line: SoLine, open_period: int) -> int:
+    """The period a new hold keeps the line's release back from (``SoLine.hold_period``):
+    the open period, whose rows the hold reverses and holds with every later one, so the
+    line has released what it booked in the periods before it (carve.md K2: a held free
+    line's W share stops there). A line released in this open period and held again: the
+    hold reverses that release's catch-up too, so the line has released only what it had
+    before its earlier hold, whose period the release recorded (its audit event)."""
+    last = (
+        AuditEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(SoLine),
+            object_id=str(line.pk),
+            action__in=[AuditAction.HOLD, AuditAction.RELEASE],
+        )
+        .order_by("-at", "-id")
+        .values_list("action", "data")
+        .first()
+    )
+    if last is not None and last[0] == AuditAction.RELEASE:
+        data = last[1] or {}
+        if data.get("period") == open_period and data.get("hold_period"):
+            return int(data["hold_period"])
+    return open_period
+
+
 def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
     """Hold: the line releases nothing from the open period on; what it had booked there
-    and later is reversed in the same periods and kept as held (deferred) rows."""
+    and later is reversed in the same periods and kept as held (deferred) rows. The line
+    records the period of the hold (``_hold_period``)."""
     with transaction.atomic():
         line, open_period = _locked(line)
         if line.hold:
@@ -73,8 +99,9 @@ def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
         ScheduleRow.objects.filter(line=line, period__gte=open_period, held=False).update(held=True)
         booker.flush()
         line.hold = True
+        line.hold_period = _hold_period(line, open_period)
         line.manually_released = True
-        line.save(update_fields=["hold", "manually_released", "updated_at"])
+        line.save(update_fields=["hold", "hold_period", "manually_released", "updated_at"])
         _carve(line, open_period, "hold")
         audit_record(
             document=line,
@@ -83,6 +110,7 @@ def so_line_hold(*, line: SoLine, actor, reason: str = "") -> SoLine:
             from_state="released",
             to_state="hold",
             comment=reason,
+            data={"period": open_period, "hold_period": line.hold_period},
         )
     return line
 
@@ -108,9 +136,11 @@ def so_line_release(*, line: SoLine, actor, reason: str = "") -> SoLine:
             )
         ScheduleRow.objects.filter(line=line, held=True).update(held=False)
         booker.flush()
+        held_from = line.hold_period
         line.hold = False
+        line.hold_period = None
         line.manually_released = True
-        line.save(update_fields=["hold", "manually_released", "updated_at"])
+        line.save(update_fields=["hold", "hold_period", "manually_released", "updated_at"])
         _carve(line, open_period, "release")
         audit_record(
             document=line,
@@ -119,6 +149,8 @@ def so_line_release(*, line: SoLine, actor, reason: str = "") -> SoLine:
             from_state="hold",
             to_state="released",
             comment=reason,
+            # a hold again in this period takes the release back (``_hold_period``)
+            data={"period": open_period, "hold_period": held_from},
         )
     return line
 

@@ -8,8 +8,9 @@ an SSP_PCT, an SSP_PRICE or none; now and then a free line, EXT_SLL_PRC 0 with a
 now and then a line in a second currency), the profile's ``REDUCTION_TREATMENT`` and how
 many periods close after the SO lines, then a sequence of events: SO updates (a new price
 or new dates), new SO lines, RORDs (partial or full, dated inside the line), CM-Rs
-(partial or full, dated or not), two of these in one file, hold / release, new revenue
-dates, invoices and CM-ROs, closes of one to three periods and profile switches.
+(partial or full, dated or not), two of these in one file, hold / release (also a release
+held again at once), new revenue dates, invoices and CM-ROs, closes of one to three periods
+and profile switches.
 
 Inputs stay valid: a reduction takes at most the line's remaining net sell price and at
 most its quantity net of returns (a partial return leaves a unit), its dates lie inside
@@ -42,8 +43,9 @@ Where the rules leave a choice the model follows the engine: two changes collect
 (a new line with a reduction, say) take the treatment the engine gave; a residual of a
 currency without the changed line goes to its last line in scope; a line without an Ext
 SSP that an earlier placement showed with CARVE 0.00 may show 0.00 or nothing later (it
-books nothing either way). Free lines are not put on hold (``HOLD_FREE_LINES``): the last
-two tests of this module show what the engine does there.
+books nothing either way). Free lines are put on hold too (``HOLD_FREE_LINES``): their K2
+share and K7 step 2's s_i stop at the last period they released in before the hold
+(``Line.hold``), as a paid line's R(p) stops at its last row not held.
 
 Each example runs in a savepoint that is rolled back, so it starts from a clean ledger on
 SQLite and on PostgreSQL alike (as test_reduction_properties.py). ``CARVE_EXAMPLES=600``
@@ -84,11 +86,9 @@ COLUMNS = [
 ADJ_L, ADJ_R, REV = "ADJ_LIABILITY", "ADJ_REVENUE", "REVENUE"
 CARVE_TYPES = {"RELEASE", "CATCH_UP"}
 STOPPED: Counter = Counter()  # (TRAN_TYPE, ERROR_CODES) of lines stopped in staging
-# A free line (N = 0) on hold: K2's W shares and K7's s_i must leave out its held weights as
-# a paid line's R(p) leaves out its held rows; the engine does not yet (the last two tests
-# of this module fail). Until it does, the properties hold no free line, so that they keep
-# guarding everything else; set True with the fix.
-HOLD_FREE_LINES = False
+# A free line (N = 0) on hold: K2's W shares and K7's s_i leave out its held weights as a
+# paid line's R(p) leaves out its held rows (``Line.hold``); False keeps free lines off hold.
+HOLD_FREE_LINES = True
 
 
 def period_of(day: date) -> int:
@@ -176,8 +176,9 @@ events = st.one_of(
     cm_r,
     new_line,
     st.tuples(st.just("PAIR"), change, change),
-    st.tuples(st.just("HOLD"), which),
-    st.tuples(st.just("RELEASE")),
+    st.tuples(st.just("HOLD"), which, st.just(False)),
+    st.tuples(st.just("HOLD"), which, st.just(HOLD_FREE_LINES)),  # a free line if any
+    st.tuples(st.just("RELEASE"), st.booleans()),  # True: and hold them again at once
     st.tuples(st.just("DATES"), which, st.integers(-90, 180), st.integers(0, 540)),
     st.tuples(st.just("INV"), which, pct),
     st.tuples(st.just("CM-RO"), pct),
@@ -206,9 +207,29 @@ class Line:
     list_taken: Decimal = ZERO  # Σ abs(ELP) of the RORDs sent
     taken: Decimal = ZERO  # Σ abs(ESP) of the RORDs and CM-Rs sent
     held_since: int | None = None  # the open period when it was put on hold
+    entered: int = FIRST_OPEN  # the open period when it was collected first
+    released_in: int | None = None  # the open period of its last release from hold
+    held_through: int | None = None  # on hold: the last period released before (None: none)
 
     def __post_init__(self):
         self.rev = (self.start, self.end)
+
+    def hold(self, period: int) -> None:
+        """S10 hold with ``period`` open: the rows of ``period`` and later are held, so the
+        line keeps what it released in the periods before: through ``period`` − 1, unless
+        it came into the ledger in ``period`` (its earlier periods were caught up in it, S8:
+        all held) or was released in ``period`` (the hold takes that release's catch-up
+        back: it keeps what it had before its earlier hold)."""
+        if self.released_in == period:
+            hypothesis.event("a line held again in the period of its release")
+        else:
+            self.held_through = period_add(period, -1) if self.entered < period else None
+            if self.entered == period:
+                hypothesis.event("a line held in the period it came in")
+        self.held_since = period
+
+    def release(self, period: int) -> None:
+        self.held_since, self.released_in = None, period
 
     @property
     def unit(self) -> Decimal:
@@ -223,16 +244,14 @@ class Line:
         return first, first + timedelta(days=int(b * (self.end - first).days))
 
     def share(self, period: int | None) -> Fraction:
-        """K2's W≤p / W over the revenue dates. A held line's share stops before the period
-        it was put on hold in, as its rows would (S10: held from then on; before any close
-        every row is in the open period or later, so all held)."""
+        """K2's W≤p / W over the revenue dates. A held line's share stops at the last period
+        it released in before its hold, as its rows would (``hold``)."""
         if period is None:
             return Fraction(0)
         if self.held_since is not None:
-            stop = period_add(self.held_since, -1) if self.held_since > FIRST_OPEN else None
-            if stop is None:
+            if self.held_through is None:
                 return Fraction(0)
-            period = min(period, stop)
+            period = min(period, self.held_through)
         found = Fraction(0)
         for p, cumulative in weights(self.method, *self.rev):
             if p > period:
@@ -377,20 +396,31 @@ class Scenario:
             return Outcome("profile", books_carve=False)
         if kind in ("HOLD", "RELEASE"):
             if kind == "HOLD":
-                chosen = [self.lines[event[1] % len(self.lines)]]
-                row = exported.lines[chosen[0].id]
-                free = row["RETURN_FLAG"] != "Y" and not Decimal(row["EXT_SLL_PRC"])
-                if free and not HOLD_FREE_LINES and chosen[0].held_since is None:
-                    return Outcome(None)
+
+                def is_free(line: Line) -> bool:
+                    row = exported.lines[line.id]
+                    return row["RETURN_FLAG"] != "Y" and not Decimal(row["EXT_SLL_PRC"])
+
+                among = [line for line in self.lines if event[2] and is_free(line)]
+                among = among or self.lines
+                chosen = [among[event[1] % len(among)]]
+                free = is_free(chosen[0])
+                if free and chosen[0].held_since is None:
+                    if not HOLD_FREE_LINES:
+                        return Outcome(None)
+                    hypothesis.event("a free line put on hold")
             else:
                 chosen = [line for line in self.lines if line.held_since is not None]
             for line in chosen:
                 if line.held_since is None:
                     self.cmd("revenue_line", "hold", line.id)
-                    line.held_since = exported.open
+                    line.hold(exported.open)
                 else:
                     self.cmd("revenue_line", "release", line.id)
-                    line.held_since = None
+                    line.release(exported.open)
+                    if event[1]:  # S10: a hold in the period of the release takes it back
+                        self.cmd("revenue_line", "hold", line.id)
+                        line.hold(exported.open)
             return Outcome("hold / release" if chosen else None)
         if kind == "DATES":
             line = self.lines[event[1] % len(self.lines)]
@@ -432,6 +462,7 @@ class Scenario:
         kind = event[0]
         if kind == "NEW":  # a line joins the contract later (K6, or K7 step 7)
             line = self.line_new(len(self.lines) + 1, event[1])
+            line.entered = exported.open
             self.lines.append(line)
             return [self.so_row(line)], "new SO line", line.id
         if kind == "CM-RO":
@@ -1011,11 +1042,6 @@ SO,F1,F1-1,2026-01-01,License,1,1200,300,USD,USD,2026-01-01,2026-01-01,IMMEDIATE
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a held free line keeps the carve booked when it was held instead of the "
-    "share of its new carve (the hold's period is not recorded; issue 20 closing note)",
-)
 @pytest.mark.django_db
 def test_k2_a_held_free_line_follows_a_new_carve_like_a_held_paid_line(ledger):
     """K2 ("S6's share W≤p / W … replaces R(p) / N, with held rows excluded as for any
@@ -1023,8 +1049,9 @@ def test_k2_a_held_free_line_follows_a_new_carve_like_a_held_paid_line(ledger):
     are put on hold in 202604 with 202601–202603 closed, so each has released 3/12 of its
     share. An SO update of F1-1 re-shares the contract (Σ ESP 1500, ALLOCATED 500 each):
     CARVE F1-2 800 → 500, F1-3 −400 → −700. The held paid line catches up to
-    round(−700 × 300 / 1200) = −175.00 in 202604; the held free line must do the same,
-    round(500 × 3/12) = 125.00 (a −75.00 CATCH_UP), but stays at 200.00, its old share."""
+    round(−700 × 300 / 1200) = −175.00 in 202604; the held free line does the same,
+    round(500 × 3/12) = 125.00 (a −75.00 CATCH_UP; before the line recorded its hold's
+    period, ``SoLine.hold_period``, it stayed at 200.00, its old share)."""
     ledger.cmd("revenue_period", "open", "202601")
     ledger.stage(HELD_PAIR)
     ledger.collect()
@@ -1050,11 +1077,6 @@ RORD,H2,H2-1,H1-2,2026-07-01,Support,1,-100,-100,USD,USD,2026-12-01,2026-12-31
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: K7 step 2 reads a held free line's weights through P, not through its "
-    "hold, so it gets no remaining SSP (issue 20 closing note)",
-)
 @pytest.mark.django_db
 def test_k7_a_held_free_line_keeps_its_share_of_a_prospective_placement(ledger):
     """K7 step 2 ("for a free line … s_i = ExtSSP_i × (W − W≤P) / W with K2's weights", K2:
@@ -1062,9 +1084,9 @@ def test_k7_a_held_free_line_keeps_its_share_of_a_prospective_placement(ledger):
     202601, before it released anything; 202601–202606 close; a RORD takes December off
     H1-2 (nothing released in closed periods is given back: K7). P = 202606, B = 0 / −300,
     r = 0 / 500, s = 1200 (nothing of H1-1 delivered: all of it held) / 500, X = 800:
-    C = 564.71 / −564.71, ALLOCATED 564.71 / 535.29. The engine takes W≤P without the hold
-    (s = 0), places all 800 on H1-2 and leaves the setup line ALLOCATED 0.00, CARVE 0.00,
-    also once released: its whole allocation is gone."""
+    C = 564.71 / −564.71, ALLOCATED 564.71 / 535.29. Before the line recorded its hold's
+    period (``SoLine.hold_period``) the engine took W≤P without the hold (s = 0), placed all
+    800 on H1-2 and left the setup line ALLOCATED 0.00, CARVE 0.00, also once released."""
     ledger.cmd("revenue_period", "open", "202601")
     ledger.stage(HELD_SETUP)
     ledger.collect()

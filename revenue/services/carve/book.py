@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -34,7 +35,7 @@ from ..allocation import ALLOCATION_COLUMNS, _amount, ext_ssp_of
 from ..bulk import bulk_insert, instances_update
 from ..settings import profile_get
 from ..solines import so_lines_read
-from ..splits import from_minor, to_minor
+from ..splits import from_minor, period_add, to_minor
 from .targets import Form, LineCarve, line_differences, prospective_place
 
 REDUCTIONS = (TranType.RORD, TranType.CM_R)
@@ -60,6 +61,8 @@ CARVE_LINE_COLUMNS = (
     "rev_method",
     "rev_start_date",
     "rev_end_date",
+    "hold_period",
+    "created_at",
 )
 
 
@@ -349,6 +352,7 @@ def contracts_load(
         booked[line_id][period] = booked[line_id].get(period, Decimal(0)) + total
         if kind == CarveEntryType.CATCH_UP:
             caught[line_id][period] = caught[line_id].get(period, Decimal(0)) + total
+    through = _holds_through(every)
     out: dict[int, ContractCarve] = {}
     for so in every:
         contract = out.get(so.contract_id)
@@ -358,11 +362,46 @@ def contracts_load(
                 pk=so.contract_id, treatment=treatment, since=since, lines=[], carves={}
             )
         contract.lines.append(so)
-        contract.carves[so.pk] = _line_carve(so, released[so.pk], booked[so.pk], caught[so.pk])
+        contract.carves[so.pk] = _line_carve(
+            so, released[so.pk], booked[so.pk], caught[so.pk], hold_through=through.get(so.pk)
+        )
     return [out[pk] for pk in sorted(out)]
 
 
-def _line_carve(so: SoLine, released: dict, booked: dict, caught: dict) -> LineCarve:
+def _holds_through(lines: list[SoLine]) -> dict[int, int | None]:
+    """Per held line, h: the last period it released in before its hold (K2: a held free
+    line's W share stops there, as R(p) stops at a held line's last unheld row). The hold
+    reverses and holds the rows of its period and later (S10), so h is the period before
+    ``hold_period``; unless the line came into the ledger in that period: what it had for
+    earlier periods was booked there as a catch-up (S8), held with it, so it released in
+    none (None). A held line without a recorded period counts as held in the open one."""
+    held = [so for so in lines if so.hold]
+    if not held:
+        return {}
+    periods = {so.hold_period for so in held if so.hold_period is not None}
+    opened: dict[int, datetime] = {}
+    open_period = None
+    for pk, status, at in Period.objects.filter(
+        Q(pk__in=periods) | Q(status=Period.Status.OPEN)
+    ).values_list("pk", "status", "opened_at"):
+        opened[pk] = at
+        if status == Period.Status.OPEN:
+            open_period = pk
+    out: dict[int, int | None] = {}
+    for so in held:
+        period = so.hold_period if so.hold_period is not None else open_period
+        if period is None:
+            out[so.pk] = None
+            continue
+        at = opened.get(period)
+        entered = at is None or so.created_at < at  # in the ledger before the hold's period
+        out[so.pk] = period_add(period, -1) if entered else None
+    return out
+
+
+def _line_carve(
+    so: SoLine, released: dict, booked: dict, caught: dict, *, hold_through: int | None = None
+) -> LineCarve:
     exponent = currency_exponent(so.currency)
 
     def minor(value) -> int | None:
@@ -376,6 +415,7 @@ def _line_carve(so: SoLine, released: dict, booked: dict, caught: dict) -> LineC
         net=minor(so.net_sll_prc),
         returned=so.is_returned,
         hold=so.hold,
+        hold_through=hold_through,
         residual=minor(so.carve_residual),
         method=so.rev_method,
         rev_start=so.rev_start_date,

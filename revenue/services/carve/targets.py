@@ -6,7 +6,8 @@ two rounded cumulative targets, so the parts add up to the whole).
 
 - ``LineCarve``: what the rules read of one SO line: its carve C, net ESP N, the
   contractual release per period (``released``: R's rows, held rows excluded), the carve
-  booked per period and the free-line weights.
+  booked per period and the free-line weights (a held line's stopping at the last period
+  it released in before its hold, as R(p) leaves out the held rows).
 - ``Form``: how a line's target through a period is computed: K2's retrospective
   ``T(p) = round(C × R(p) / N)``, or K7 step 6's prospective spread from the version's
   last closed period.
@@ -68,6 +69,9 @@ class LineCarve:
     rev_end: date
     # A2 on net values (None: no SSP or returned), read by K7 only: computed on first use
     ext_ssp_of: Callable[[], int | None] | None = field(default=None, repr=False)
+    # a held line: h, the last period it released in before its hold (None: it released
+    # in none); its W share stops there (K2), as R(p) stops at its last unheld row
+    hold_through: int | None = None
     released: dict[int, int] = field(default_factory=dict)  # period → Σ rows, held excluded
     booked: dict[int, int] = field(default_factory=dict)  # period → Σ carve booked
     catch_up: dict[int, int] = field(default_factory=dict)  # period → Σ CATCH_UP booked
@@ -98,6 +102,16 @@ class LineCarve:
         """A line that sells nothing (N = 0) and is not returned: K2 weights its dates."""
         return self.net == 0 and not self.returned
 
+    def released_share(self, period: int) -> Fraction:
+        """K2's share of a free line through ``period``: W≤p / W, with held weights excluded
+        as R(p) excludes held rows: on hold, W≤min(p, h) / W (0 if it released nothing
+        before its hold), whatever C becomes meanwhile."""
+        if self.hold:
+            if self.hold_through is None:
+                return Fraction(0)
+            period = min(period, self.hold_through)
+        return self.weight_share(period)
+
     def weight_share(self, period: int) -> Fraction:
         """W≤p / W over the line's revenue dates (S6's weights)."""
         share = Fraction(0)
@@ -116,8 +130,7 @@ class LineCarve:
 @dataclass(frozen=True)
 class Form:
     """How targets are computed: retrospective (K2), or prospective from the version's last
-    closed period ``since`` (K7 step 6). ``closed``: the last closed period now (S1), which
-    a held free line's share stops at."""
+    closed period ``since`` (K7 step 6). ``closed``: the last closed period now (S1)."""
 
     prospective: bool
     since: int | None
@@ -125,17 +138,15 @@ class Form:
 
     def target(self, line: LineCarve, period: int) -> int:
         """T(p), the carve booked on ``line`` through ``period`` once everything is booked."""
+        # K3: a held line releases no carve until released. Its R(p) leaves out the held
+        # rows and a free line's share its held weights (``released_share``), so both stay
+        # at what they released before the hold while following a new C
         carve = line.carve or 0
-        if line.free and line.hold:
-            # K3: a held line releases no carve until released. A free line has no rows to
-            # hold, so its carve stays at what the closed periods hold (the rebuild at the
-            # hold took back what it had booked later)
-            return line.booked_through(self.closed) if self.closed is not None else 0
         if not self.prospective:
             if not carve:
                 return 0
             if line.free:
-                return round_half_away(carve * self._weight_share(line, period))
+                return round_half_away(carve * line.released_share(period))
             if not line.net:
                 return 0
             return round_ratio(carve * line.released_through(period), line.net)
@@ -148,9 +159,9 @@ class Form:
         if line.returned or not remaining:
             return carve
         if line.free:
-            done = line.weight_share(since) if since is not None else Fraction(0)
+            done = line.released_share(since) if since is not None else Fraction(0)
             whole = 1 - done
-            part = self._weight_share(line, period) - done
+            part = line.released_share(period) - done
             if not whole:
                 return carve  # nothing left to deliver: the line books C − B in O
             return base + round_half_away(remaining * part / whole)
@@ -177,10 +188,6 @@ class Form:
                 index += 1
             out.append(round_ratio(carve * through, net))
         return out
-
-    def _weight_share(self, line: LineCarve, period: int) -> Fraction:
-        """A free line's W share (S6's weights over its revenue dates)."""
-        return line.weight_share(period)
 
 
 def line_differences(
@@ -241,8 +248,8 @@ def prospective_place(lines: list[LineCarve], *, closed: int, changed: int | Non
     for line in scope:
         if line.returned or line.ext_ssp is None:
             continue
-        if line.free:
-            left = 1 - line.weight_share(closed)
+        if line.free:  # K2's weights, a held line's through its hold only
+            left = 1 - line.released_share(closed)
             remaining[line.pk] = 0
             ssp[line.pk] = round_half_away(line.ext_ssp * left)
         else:
