@@ -58,8 +58,13 @@ class CarveVersion(models.Model):
 class CarveEntry(models.Model):
     """K3: a line's carve in one period: ``amount`` > 0 credits adjustment revenue."""
 
+    # no index of its own: carve_line_period (line, period) serves every lookup by line
     line = models.ForeignKey(
-        SoLine, on_delete=models.PROTECT, related_name="carve_entries", db_constraint=False
+        SoLine,
+        on_delete=models.PROTECT,
+        related_name="carve_entries",
+        db_constraint=False,
+        db_index=False,
     )
     contract = models.ForeignKey(
         RevenueContract, on_delete=models.PROTECT, related_name="+", db_constraint=False
