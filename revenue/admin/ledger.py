@@ -18,6 +18,7 @@ from core.paginator import EstimatedCountPaginator
 from ..forms import DatesChangeForm, ReasonForm
 from ..models import SoLine
 from ..models.choices import YesNo
+from ..models.periods import period_label
 from ..selectors import open_period_id, so_lines_with_amounts
 from ..selectors_ledger import (
     so_line_contra,
@@ -232,9 +233,16 @@ class SoLineAdmin(ReadOnlyAdmin):
 
     @admin.display(description="hold", ordering="hold")
     def hold_badge(self, obj):
-        if obj.hold:
-            return badge("HOLD", "On hold", "Manual deferral: releases nothing")
-        return "—"
+        if not obj.hold:
+            return "—"
+        held = badge("HOLD", "On hold", "Manual deferral: releases nothing")
+        if obj.hold_period is None:
+            return held
+        return format_html(
+            "{} since {} (releases nothing from that period on)",
+            held,
+            period_label(obj.hold_period),
+        )
 
     @admin.display(description="returned · hold · by hand", ordering="return_flag")
     def flags(self, obj):

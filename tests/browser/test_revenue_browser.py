@@ -63,6 +63,7 @@ def test_so_line_page_shows_schedule_waterfall_and_history(
     page.click("input[type=submit][value=Hold]")
     expect(page.locator("ul.messagelist li.success")).to_contain_text("hold revenue done")
     expect(page.locator(".field-hold_badge .contra-badge")).to_have_text("On hold")
+    expect(page.locator(".fieldBox.field-hold_badge")).to_contain_text("since 2026-11")  # S10, K2
     expect(page.locator("#revenue-history")).to_contain_text("Customer dispute")
     expect(page.locator("#revenue-schedule tbody tr.held").first).to_be_visible()
     shot(page, "revenue_soline_held")
