@@ -138,6 +138,17 @@ class PriceBookEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.product.name} @ {self.list_price} ({self.price_book.name})"
 
+    def validate_constraints(self, exclude=None):
+        """One price per product and currency in a price book, checked before the database
+        refuses it (a 500): a form edits the currency through ``list_price``, so Django
+        leaves the currency column out of its checks, and the price book's page leaves out
+        the price book (its inline's key) although the formset has set it."""
+        if exclude is not None and "list_price" not in exclude:
+            exclude = set(exclude) - {"list_price_currency"}
+            if self.price_book_id is not None:
+                exclude.discard("price_book")
+        super().validate_constraints(exclude=exclude)
+
     @property
     def currency(self) -> str:
         return str(self.list_price_currency)

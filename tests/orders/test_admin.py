@@ -352,3 +352,26 @@ def test_order_page_runs_a_constant_number_of_queries(admin_client, activate):
         product = order.items.order_by("line_number").last().product
         assert html.count(str(product)) >= 1
     assert counts[0] == counts[1], counts
+
+
+def test_price_book_row_repeating_a_product_and_currency_is_refused_not_500(admin_client):
+    """One list price per product and currency in a price book
+    (pricebookentry_one_price_per_currency): the price book page's extra row that repeats
+    an existing entry's product and currency answers with the form's error, not a 500
+    from the database, and writes nothing."""
+    entry = PriceBookEntryFactory()
+    url = reverse("admin:orders_pricebook_change", args=[entry.price_book_id])
+    data = form_data(admin_client.get(url))
+    data.update(
+        {
+            "entries-1-product": str(entry.product_id),
+            "entries-1-list_price_0": "99.00",
+            "entries-1-list_price_1": entry.list_price.currency.code,
+            "entries-1-is_active": "on",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    errors = str(response.context["inline_admin_formsets"][0].formset.errors)
+    assert "already exists" in errors, errors
+    assert entry.price_book.entries.count() == 1
