@@ -86,11 +86,15 @@ class LineCarve:
             self._ext_ssp, self.ext_ssp_of = self.ext_ssp_of(), None
         return self._ext_ssp
 
-    def released_through(self, period: int) -> int:
-        """R(p): the contractual rows booked in periods ≤ p, held rows excluded."""
+    def released_sums(self) -> tuple[list[int], list[int]]:
+        """The periods of ``released`` in order and R through each (prefix sums, once)."""
         if self._released is None:
             self._released = _cumulative(self.released)
-        return _through(self._released, period)
+        return self._released
+
+    def released_through(self, period: int) -> int:
+        """R(p): the contractual rows booked in periods ≤ p, held rows excluded."""
+        return _through(self.released_sums(), period)
 
     def booked_through(self, period: int) -> int:
         if self._booked is None:
@@ -179,8 +183,7 @@ class Form:
         carve, net = line.carve, line.net
         if self.prospective or line.free or not carve or not net:
             return [self.target(line, period) for period in periods]
-        line.released_through(periods[0] if periods else 0)  # the prefix sums, once
-        released, sums = line._released
+        released, sums = line.released_sums()
         out, index, through, last = [], 0, 0, len(released)
         for period in periods:
             while index < last and released[index] <= period:
