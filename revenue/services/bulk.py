@@ -30,6 +30,25 @@ def bulk_insert(*, table: str, columns: Sequence[str], rows: Sequence[tuple]) ->
     return len(rows)
 
 
+def copy_text(value: str) -> str:
+    """``value`` as a field of PostgreSQL's COPY text format (backslash escapes)."""
+    if not any(c in value for c in "\\\t\n\r"):
+        return value
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def bulk_copy_text(*, table: str, columns: Sequence[str], text: str) -> None:
+    """PostgreSQL only: COPY ``text`` (rows in COPY's text format: tab-separated, ``\\N``
+    for NULL, each ending in a newline) into ``table``, for rows the caller formats faster
+    than a value-by-value dump would."""
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    statement = f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(text)
+
+
 def _converter(field) -> Callable | None:
     """How a model attribute becomes a COPY value: JSON as text, Money cached by the money
     descriptor as its amount, a Choices member as its value; None: as it is."""

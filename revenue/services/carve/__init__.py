@@ -2,7 +2,8 @@
 
 ``targets`` holds the rules' arithmetic (K2 retrospective targets, K7 prospective
 placement and spread, K4 differences); ``load`` reads the ledger; ``book`` picks the
-treatment (K6 or K7) and books the differences in the transaction of the change (I9).
+treatment (K6 or K7) and books the differences in the transaction of the change (I9);
+``writer`` stores them (on PostgreSQL computing each part while the last is stored).
 """
 
 from .book import (

@@ -10,42 +10,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import Max, Q
-from django.utils import timezone
 
 from core.services import currency_exponent
 
-from ...models import (
-    CarveEntry,
-    CarveVersion,
-    Period,
-    RevenueContract,
-    SoLine,
-    Treatment,
-)
+from ...models import CarveEntry, Period, SoLine, Treatment
 from ...models.choices import TranType
-from ..allocation import _amount
-from ..bulk import bulk_insert, instances_update
 from ..settings import profile_get
 from ..splits import from_minor
-from .load import ContractCarve, contracts_load
-from .targets import Form, LineCarve, line_differences, prospective_place
+from .load import ContractCarve, contracts_read
+from .targets import LineCarve, prospective_place
+from .writer import CarveWriter
 
 REDUCTIONS = (TranType.RORD, TranType.CM_R)
-ALLOCATION = ("ext_ssp", "allocated", "carve", "carve_residual")
-ENTRY_COLUMNS = (
-    "line_id",
-    "contract_id",
-    "period",
-    "entry_type",
-    "amount",
-    "amount_currency",
-    "trigger",
-    "inbound_line_id",
-    "created_at",
-)
 
 
 def carve_in_scope(so: SoLine) -> bool:
@@ -113,7 +91,8 @@ def carve_after_batch(
     closed = last_closed_period()
     profile = profile_get("REDUCTION_TREATMENT") or Treatment.PROSPECTIVE
     writer = CarveWriter(open_period=open_period)
-    for contract in contracts_load(ids, lines={pk: lines[pk] for pk in held}):
+
+    def place(contract: ContractCarve) -> None:  # no query: see CarveWriter
         happened = events[contract.pk]
         treatment = _treatment(contract, happened, profile=profile, closed=closed, now=open_period)
         last = happened[-1]
@@ -128,7 +107,9 @@ def carve_after_batch(
             inbound=last.inbound_id,
         )
         writer.book(contract, closed=closed, trigger=last.trigger, inbound=last.inbound_id)
-    return writer.write()
+
+    read = contracts_read(ids, lines={pk: lines[pk] for pk in held})
+    return writer.write(read.contracts(), place)
 
 
 def carve_rebuild(*, contract_id: int, open_period: int, trigger: str) -> int:
@@ -138,9 +119,11 @@ def carve_rebuild(*, contract_id: int, open_period: int, trigger: str) -> int:
         return 0
     writer = CarveWriter(open_period=open_period)
     closed = last_closed_period()
-    for contract in contracts_load([contract_id]):
+
+    def place(contract: ContractCarve) -> None:
         writer.book(contract, closed=closed, trigger=trigger, inbound=None)
-    return writer.write()
+
+    return writer.write(contracts_read([contract_id]).contracts(), place)
 
 
 def _treatment(contract: ContractCarve, events, *, profile: str, closed, now: int) -> str:
@@ -189,91 +172,3 @@ def _prospective(contract: ContractCarve, writer: CarveWriter, *, closed, change
         )
     writer.contract(contract.pk, treatment=Treatment.PROSPECTIVE, since=closed)
     contract.treatment, contract.since = Treatment.PROSPECTIVE, closed
-
-
-class CarveWriter:
-    """What one carve step books, written set-based at the end (``write``)."""
-
-    def __init__(self, *, open_period: int):
-        self.open = open_period
-        self.entries: list[tuple] = []  # ENTRY_COLUMNS
-        self.now = timezone.now()
-        self.versions: list[CarveVersion] = []
-        self.lines: dict[int, SoLine] = {}
-        self.contracts: dict[int, tuple[str, int | None]] = {}
-
-    def allocation(self, so: SoLine, *, ext_ssp, allocated, carve, residual: Decimal) -> None:
-        currency = so.currency
-        new = (ext_ssp, allocated, carve, residual)
-        if tuple(_amount(so, n) for n in ALLOCATION[:3]) + (so.carve_residual,) == new:
-            return
-        for name, value in zip(ALLOCATION[:3], new[:3], strict=True):
-            so.__dict__[name] = value
-            if value is not None:
-                so.__dict__[f"{name}_currency"] = currency
-        so.carve_residual = residual
-        self.lines[so.pk] = so
-
-    def contract(self, pk: int, *, treatment: str, since: int | None) -> None:
-        self.contracts[pk] = (treatment, since)
-
-    def version(self, contract: ContractCarve, *, treatment, closed, trigger, inbound) -> None:
-        self.versions.append(
-            CarveVersion(
-                contract_id=contract.pk,
-                treatment=treatment,
-                closed_period=closed,
-                open_period=self.open,
-                trigger=trigger[:160],
-                inbound_line_id=inbound,
-            )
-        )
-        if treatment != contract.treatment:
-            since = contract.since if treatment == Treatment.PROSPECTIVE else None
-            self.contract(contract.pk, treatment=treatment, since=since)
-            contract.treatment = treatment
-
-    def book(self, contract: ContractCarve, *, closed, trigger: str, inbound) -> None:
-        """K3, K4: each line's differences against the targets of the contract's form."""
-        prospective = contract.treatment == Treatment.PROSPECTIVE
-        form = Form(prospective=prospective, since=contract.since, closed=closed)
-        for so in contract.lines:
-            line = contract.carves[so.pk]
-            exponent = currency_exponent(line.currency)
-            for period, kind, minor in line_differences(line, form=form, open_period=self.open):
-                amount = from_minor(minor, exponent)
-                self.entries.append(
-                    (
-                        so.pk,
-                        contract.pk,
-                        period,
-                        str(kind),
-                        amount,
-                        line.currency,
-                        trigger[:160],
-                        inbound,
-                        self.now,
-                    )
-                )
-                # K3: the row is its journal pair (c > 0 Adjustment liability Dr /
-                # Adjustment revenue Cr; c < 0 the reverse), derived by the journal view
-
-    def write(self) -> int:
-        if self.lines:
-            fields = [
-                f
-                for f in SoLine._meta.concrete_fields
-                if f.name in {*ALLOCATION, *(f"{n}_currency" for n in ALLOCATION)}
-            ]
-            instances_update(model=SoLine, objects=list(self.lines.values()), fields=fields)
-        groups: dict[tuple[str, int | None], list[int]] = defaultdict(list)
-        for pk, head in self.contracts.items():
-            groups[head].append(pk)
-        for (treatment, since), pks in groups.items():
-            RevenueContract.objects.filter(pk__any=pks).update(
-                treatment=treatment, carve_period=since
-            )
-        if self.versions:
-            CarveVersion.objects.bulk_create(self.versions)
-        bulk_insert(table=CarveEntry._meta.db_table, columns=ENTRY_COLUMNS, rows=self.entries)
-        return len(self.entries)

@@ -6,6 +6,7 @@ hold (K2's h)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -56,11 +57,40 @@ class ContractCarve:
         return min(periods) if periods else None
 
 
-def contracts_load(
-    ids: list[int], *, lines: dict[int, list[SoLine]] | None = None
-) -> list[ContractCarve]:
-    """The contracts ``ids`` with every line, its released rows and its booked carve.
-    ``lines``: contract id → all its lines, already in hand (the others are read)."""
+@dataclass
+class CarveRead:
+    """What the carve step read for some contracts; ``contracts`` builds them from it
+    without a query (the rows' thread of ``CarveWriter`` does, on PostgreSQL)."""
+
+    lines: dict[int, list[SoLine]]  # contract id → its lines, in SO_LINE_ID order (K8)
+    heads: dict[int, tuple[str, int | None]]  # contract id → (treatment, since)
+    released: dict[int, dict[int, int]]
+    booked: dict[int, dict[int, int]]
+    caught: dict[int, dict[int, int]]
+    through: dict[int, int | None]
+
+    def contracts(self) -> Iterator[ContractCarve]:
+        """The contracts in id order, each with every line and its K view."""
+        for pk in sorted(self.lines):
+            treatment, since = self.heads[pk]
+            contract = ContractCarve(
+                pk=pk, treatment=treatment, since=since, lines=self.lines[pk], carves={}
+            )
+            for so in contract.lines:
+                contract.carves[so.pk] = _line_carve(
+                    so,
+                    self.released[so.pk],
+                    self.booked[so.pk],
+                    self.caught[so.pk],
+                    hold_through=self.through.get(so.pk),
+                )
+            yield contract
+
+
+def contracts_read(ids: list[int], *, lines: dict[int, list[SoLine]] | None = None) -> CarveRead:
+    """What the carve step reads of the contracts ``ids``: every line, its released rows and
+    its booked carve. ``lines``: contract id → all its lines, already in hand (the others
+    are read)."""
     lines = lines or {}
     unread = [pk for pk in ids if pk not in lines]
     every = [so for pk in ids if pk in lines for so in lines[pk]]
@@ -75,35 +105,19 @@ def contracts_load(
             "pk", "treatment", "carve_period"
         )
     )
-    released = _released([so.pk for so in every])
-    booked: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    caught: dict[int, dict[int, Decimal]] = defaultdict(dict)
     placed = [pk for pk in ids if heads[pk][0]]  # carve is booked only once placed (K6, K7)
-    rows = (
-        CarveEntry.objects.filter(contract_id__any=placed)
-        .values_list("line_id", "period", "entry_type")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    for line_id, period, kind, total in rows if placed else ():
-        total = sum_exact(total)
-        booked[line_id][period] = booked[line_id].get(period, Decimal(0)) + total
-        if kind == CarveEntryType.CATCH_UP:
-            caught[line_id][period] = caught[line_id].get(period, Decimal(0)) + total
-    through = _holds_through(every)
-    out: dict[int, ContractCarve] = {}
+    booked, caught = _booked(placed)
+    members: dict[int, list[SoLine]] = defaultdict(list)
     for so in every:
-        contract = out.get(so.contract_id)
-        if contract is None:
-            treatment, since = heads[so.contract_id]
-            contract = out[so.contract_id] = ContractCarve(
-                pk=so.contract_id, treatment=treatment, since=since, lines=[], carves={}
-            )
-        contract.lines.append(so)
-        contract.carves[so.pk] = _line_carve(
-            so, released[so.pk], booked[so.pk], caught[so.pk], hold_through=through.get(so.pk)
-        )
-    return [out[pk] for pk in sorted(out)]
+        members[so.contract_id].append(so)
+    return CarveRead(
+        lines=dict(members),
+        heads=heads,
+        released=_released([so.pk for so in every]),
+        booked=booked,
+        caught=caught,
+        through=_holds_through(every),
+    )
 
 
 def _holds_through(lines: list[SoLine]) -> dict[int, int | None]:
@@ -160,8 +174,8 @@ def _line_carve(
         rev_end=so.rev_end_date,
         ext_ssp_of=lambda: minor(ext_ssp_of(so)),
         released={p: _cents_minor(c, exponent) for p, c in released.items() if c},
-        booked={p: minor(a) for p, a in booked.items() if a},
-        catch_up={p: minor(a) for p, a in caught.items() if a},
+        booked={p: _cents_minor(c, exponent) for p, c in booked.items() if c},
+        catch_up={p: _cents_minor(c, exponent) for p, c in caught.items() if c},
     )
 
 
@@ -176,6 +190,40 @@ def _cents_minor(cents: int, exponent: int) -> int:
     if cents % scale == 0:
         return cents // scale
     return to_minor(Decimal(cents).scaleb(-2), exponent)
+
+
+def _booked(contract_ids: list[int]) -> tuple[dict, dict]:
+    """Per line and period, the carve booked and the part of it caught up (K4), in cents."""
+    booked: dict[int, dict[int, int]] = defaultdict(dict)
+    caught: dict[int, dict[int, int]] = defaultdict(dict)
+    if not contract_ids:
+        return booked, caught
+    if connection.vendor == "postgresql":  # exact numeric sums, no Decimal per row
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT line_id, period, entry_type, CAST(sum(amount) * 100 AS bigint)
+                FROM {CarveEntry._meta.db_table} WHERE contract_id = ANY(%s::bigint[])
+                GROUP BY 1, 2, 3
+                """,
+                [array_param(contract_ids)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = [
+            (line_id, period, kind, int(sum_exact(total).scaleb(2)))  # SQLite adds floats
+            for line_id, period, kind, total in CarveEntry.objects.filter(
+                contract_id__any=contract_ids
+            )
+            .values_list("line_id", "period", "entry_type")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        ]
+    for line_id, period, kind, cents in rows:
+        booked[line_id][period] = booked[line_id].get(period, 0) + cents
+        if kind == CarveEntryType.CATCH_UP:
+            caught[line_id][period] = caught[line_id].get(period, 0) + cents
+    return booked, caught
 
 
 def _released(line_ids: list[int]) -> dict[int, dict[int, int]]:
