@@ -66,8 +66,14 @@ class CarveEntry(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    # no index either: the carve step reads a contract's carve through its lines
+    # (carve_line_period), and every carve row written would pay for one
     contract = models.ForeignKey(
-        RevenueContract, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        RevenueContract,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     period = models.PositiveIntegerField()
     # the journal's entry_type exactly (varchar 16): the view's carve branch is the table's

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 
 from core.services import currency_exponent
 
@@ -56,16 +56,13 @@ def carve_contracts(contract_ids) -> list[int]:
     ids = sorted(set(contract_ids))
     if not ids:
         return []
-    with_ssp = SoLine.objects.filter(contract_id__any=ids).filter(
-        Q(ssp_pct__isnull=False) | Q(ssp_price__isnull=False) | Q(carve__isnull=False)
+    # carve booked is read through its lines (the carve rows' line index): the rows keep
+    # no index on their contract
+    booked = Exists(CarveEntry.objects.filter(line_id=OuterRef("pk")))
+    in_scope = SoLine.objects.filter(contract_id__any=ids).filter(
+        Q(ssp_pct__isnull=False) | Q(ssp_price__isnull=False) | Q(carve__isnull=False) | booked
     )
-    found = set(with_ssp.values_list("contract_id", flat=True).distinct())
-    found |= set(
-        CarveEntry.objects.filter(contract_id__any=ids)
-        .values_list("contract_id", flat=True)
-        .distinct()
-    )
-    return sorted(found)
+    return sorted(set(in_scope.values_list("contract_id", flat=True).distinct()))
 
 
 def last_closed_period() -> int | None:

@@ -105,8 +105,8 @@ def contracts_read(ids: list[int], *, lines: dict[int, list[SoLine]] | None = No
             "pk", "treatment", "carve_period"
         )
     )
-    placed = [pk for pk in ids if heads[pk][0]]  # carve is booked only once placed (K6, K7)
-    booked, caught = _booked(placed)
+    # carve is booked only once placed (K6, K7)
+    booked, caught = _booked([so.pk for so in every if heads[so.contract_id][0]])
     members: dict[int, list[SoLine]] = defaultdict(list)
     for so in every:
         members[so.contract_id].append(so)
@@ -192,29 +192,28 @@ def _cents_minor(cents: int, exponent: int) -> int:
     return to_minor(Decimal(cents).scaleb(-2), exponent)
 
 
-def _booked(contract_ids: list[int]) -> tuple[dict, dict]:
-    """Per line and period, the carve booked and the part of it caught up (K4), in cents."""
+def _booked(line_ids: list[int]) -> tuple[dict, dict]:
+    """Per line and period, the carve booked and the part of it caught up (K4), in cents;
+    through the carve rows' line index."""
     booked: dict[int, dict[int, int]] = defaultdict(dict)
     caught: dict[int, dict[int, int]] = defaultdict(dict)
-    if not contract_ids:
+    if not line_ids:
         return booked, caught
     if connection.vendor == "postgresql":  # exact numeric sums, no Decimal per row
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 SELECT line_id, period, entry_type, CAST(sum(amount) * 100 AS bigint)
-                FROM {CarveEntry._meta.db_table} WHERE contract_id = ANY(%s::bigint[])
+                FROM {CarveEntry._meta.db_table} WHERE line_id = ANY(%s::bigint[])
                 GROUP BY 1, 2, 3
                 """,
-                [array_param(contract_ids)],
+                [array_param(line_ids)],
             )
             rows = cursor.fetchall()
     else:
         rows = [
             (line_id, period, kind, int(sum_exact(total).scaleb(2)))  # SQLite adds floats
-            for line_id, period, kind, total in CarveEntry.objects.filter(
-                contract_id__any=contract_ids
-            )
+            for line_id, period, kind, total in CarveEntry.objects.filter(line_id__any=line_ids)
             .values_list("line_id", "period", "entry_type")
             .annotate(total=Sum("amount"))
             .order_by()
