@@ -17,17 +17,23 @@ def bulk_insert(*, table: str, columns: Sequence[str], rows: Sequence[tuple]) ->
     """Insert ``rows`` (tuples in ``columns`` order) into ``table`` in the current transaction."""
     if not rows:
         return 0
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    quoted = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+            with cursor.copy(_copy_statement(table, columns)) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
+            names = ", ".join(connection.ops.quote_name(c) for c in columns)
             marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({marks})", rows)
+            cursor.executemany(
+                f"INSERT INTO {connection.ops.quote_name(table)} ({names}) VALUES ({marks})", rows
+            )
     return len(rows)
+
+
+def _copy_statement(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    return f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
 
 
 def copy_text(value: str) -> str:
@@ -43,9 +49,7 @@ def bulk_copy_text(*, table: str, columns: Sequence[str], text: str) -> None:
     """PostgreSQL only: COPY ``text`` (rows in COPY's text format: tab-separated, ``\\N``
     for NULL, each ending in a newline) into ``table``, for rows the caller formats faster
     than a value-by-value dump would."""
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    statement = f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+    with connection.cursor() as cursor, cursor.copy(_copy_statement(table, columns)) as copy:
         copy.write(text)
 
 
